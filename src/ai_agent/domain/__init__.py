@@ -1,0 +1,1 @@
+"""Domain entities: pydantic models with no I/O."""
