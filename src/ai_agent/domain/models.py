@@ -1,0 +1,248 @@
+"""Domain entities of the agent platform: pydantic models, no I/O.
+
+Every entity carries a client-chosen ``id`` (so a retried create can recognise its own
+earlier write) and timezone-aware UTC timestamps. Field types are chosen so that every
+storage backend can hold a value exactly as given:
+
+* text never holds U+0000 (PostgreSQL cannot store it in ``text`` or ``jsonb``);
+* JSON fields hold plain JSON: string keys, finite numbers, no more than
+  :data:`MAX_JSON_DEPTH` levels of nesting, and only ``dict``, ``list``, ``str``, ``int``,
+  ``float``, ``bool`` and ``None`` (a tuple or a UUID would come back as something else);
+* datetimes must be timezone-aware and are normalised to UTC.
+
+Usage::
+
+    session = Session(user_id="user-1", title="Support chat")
+    message = Message(session_id=session.id, role=MessageRole.USER, content="Hello")
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Any
+from uuid import UUID, uuid4
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+
+__all__ = [
+    "MAX_JSON_DEPTH",
+    "MAX_NAME_LENGTH",
+    "Agent",
+    "AgentStatus",
+    "DomainModel",
+    "ExternalService",
+    "ExternalServiceType",
+    "MCPServer",
+    "Message",
+    "MessageRole",
+    "Session",
+    "Tool",
+    "UserId",
+    "utc_now",
+]
+
+MAX_JSON_DEPTH = 100
+MAX_NAME_LENGTH = 255
+
+
+def utc_now() -> datetime:
+    """Return the current time, timezone-aware, in UTC."""
+    return datetime.now(UTC)
+
+
+def _to_utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+def _reject_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("text must not contain the NUL character (U+0000)")
+    return value
+
+
+class _JsonError(ValueError):
+    """A non-JSON value; ``path`` is filled in while the recursion unwinds (cheap when valid)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.path: list[str] = []
+
+    def describe(self) -> str:
+        where = "value" + "".join(reversed(self.path))
+        return f"{where} {self.reason}"
+
+
+def _check_json(value: Any, depth: int = 1) -> None:
+    """Raise ``_JsonError`` unless ``value`` is plain JSON that every backend stores alike."""
+    if depth > MAX_JSON_DEPTH:
+        raise _JsonError(f"nests deeper than {MAX_JSON_DEPTH} levels")
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise _JsonError("contains the NUL character (U+0000)")
+    elif isinstance(value, bool | int) or value is None:
+        return
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise _JsonError(f"is {value}, which JSON cannot hold")
+    elif isinstance(value, dict):
+        _check_json_object(value, depth)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            try:
+                _check_json(item, depth + 1)
+            except _JsonError as exc:
+                exc.path.append(f"[{index}]")
+                raise
+    else:
+        raise _JsonError(f"holds a {type(value).__name__}, which is not JSON")
+
+
+def _check_json_object(value: dict[Any, Any], depth: int) -> None:
+    for key, item in value.items():
+        if not isinstance(key, str):
+            raise _JsonError(f"has the key {key!r}; JSON object keys must be strings")
+        if "\x00" in key:
+            raise _JsonError(f"has a key containing the NUL character (U+0000): {key!r}")
+        try:
+            _check_json(item, depth + 1)
+        except _JsonError as exc:
+            exc.path.append(f"[{key!r}]")
+            raise
+
+
+def _checked_json(value: Any) -> None:
+    try:
+        _check_json(value)
+    except _JsonError as exc:
+        if len(exc.path) > 8:  # keep messages readable for deeply nested values
+            exc.path = [*exc.path[:4], "...", *exc.path[-3:]]
+        raise ValueError(exc.describe()) from None
+
+
+def _json_object(value: dict[str, Any]) -> dict[str, Any]:
+    _checked_json(value)
+    return value
+
+
+def _json_objects(value: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    _checked_json(value)
+    return value
+
+
+UTCDateTime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
+Text = Annotated[str, AfterValidator(_reject_nul)]
+Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH), AfterValidator(_reject_nul)]
+UserId = Annotated[str, Field(max_length=MAX_NAME_LENGTH), AfterValidator(_reject_nul)]
+JsonObject = Annotated[dict[str, Any], AfterValidator(_json_object)]
+JsonObjectList = Annotated[list[dict[str, Any]], AfterValidator(_json_objects)]
+NameList = list[Name]
+
+
+class MessageRole(StrEnum):
+    USER = "user"
+    ASSISTANT = "assistant"
+    SYSTEM = "system"
+    TOOL = "tool"
+
+
+class AgentStatus(StrEnum):
+    IDLE = "idle"
+    PROCESSING = "processing"
+    WAITING = "waiting"
+    ERROR = "error"
+    COMPLETED = "completed"
+
+
+class ExternalServiceType(StrEnum):
+    LLM_PROVIDER = "llm_provider"
+    MCP_SERVER = "mcp_server"
+    DATABASE = "database"
+    CACHE = "cache"
+    SECRET_MANAGER = "secret_manager"
+    MESSAGE_QUEUE = "message_queue"
+
+
+class DomainModel(BaseModel):
+    """Base of every entity: mutable, validated on assignment, no unknown fields."""
+
+    model_config = ConfigDict(validate_assignment=True, extra="forbid")
+
+    id: UUID = Field(default_factory=uuid4)
+    created_at: UTCDateTime = Field(default_factory=utc_now)
+    updated_at: UTCDateTime = Field(default_factory=utc_now)
+
+
+class Session(DomainModel):
+    """A conversation; the repository owns ``message_count`` and ``updated_at``."""
+
+    user_id: UserId | None = None
+    title: Text | None = None
+    metadata: JsonObject = Field(default_factory=dict)
+    message_count: int = Field(default=0, ge=0)
+    last_activity: UTCDateTime = Field(default_factory=utc_now)
+
+
+class Message(DomainModel):
+    """One message of a session; ``parent_message_id`` names a message of the same session."""
+
+    session_id: UUID
+    role: MessageRole
+    content: Text
+    metadata: JsonObject = Field(default_factory=dict)
+    tool_calls: JsonObjectList = Field(default_factory=list)
+    parent_message_id: UUID | None = None
+
+
+class Agent(DomainModel):
+    """An agent configuration; ``tools`` holds tool names."""
+
+    name: Name
+    description: Text | None = None
+    system_prompt: Text | None = None
+    llm_config: JsonObject = Field(default_factory=dict)
+    tools: NameList = Field(default_factory=list)
+    status: AgentStatus = AgentStatus.IDLE
+    metadata: JsonObject = Field(default_factory=dict)
+
+
+class Tool(DomainModel):
+    """A callable tool, optionally served by an MCP server."""
+
+    name: Name
+    description: Text | None = None
+    tool_schema: JsonObject = Field(default_factory=dict)
+    mcp_server_id: UUID | None = None
+    enabled: bool = True
+    metadata: JsonObject = Field(default_factory=dict)
+
+
+class MCPServer(DomainModel):
+    """An MCP server; ``authentication`` holds credentials and never shows in repr or errors."""
+
+    model_config = ConfigDict(hide_input_in_errors=True)
+
+    name: Name
+    description: Text | None = None
+    endpoint: Annotated[Text, Field(min_length=1)]
+    authentication: JsonObject = Field(default_factory=dict, repr=False)
+    capabilities: NameList = Field(default_factory=list)
+    health_check_url: Text | None = None
+    enabled: bool = True
+
+
+class ExternalService(DomainModel):
+    """A monitored dependency; ``authentication`` never shows in repr or errors."""
+
+    model_config = ConfigDict(hide_input_in_errors=True)
+
+    name: Name
+    service_type: ExternalServiceType
+    endpoint: Annotated[Text, Field(min_length=1)]
+    authentication: JsonObject = Field(default_factory=dict, repr=False)
+    retry_config: JsonObject = Field(default_factory=dict)
+    circuit_breaker_config: JsonObject = Field(default_factory=dict)
+    health_check_url: Text | None = None
+    enabled: bool = True

@@ -1,0 +1,69 @@
+"""Repositories: one contract, four storage backends, a factory and health monitoring.
+
+Backends load lazily, so a missing optional driver only matters when that backend is used::
+
+    from ai_agent.infrastructure.database import setup_repository
+
+    repository = await setup_repository(settings)
+    session = await repository.create_session(Session(user_id="user-1"))
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from ai_agent.infrastructure.database.base import BaseRepository
+from ai_agent.infrastructure.database.contract import Repository
+from ai_agent.infrastructure.database.errors import (
+    ConflictError,
+    DuplicateError,
+    NotFoundError,
+    RepositoryConnectionError,
+    RepositoryError,
+    RepositoryValidationError,
+)
+
+if TYPE_CHECKING:  # the lazily loaded names, for type checkers
+    pass
+
+__all__ = [
+    "BaseRepository",
+    "ConflictError",
+    "DuplicateError",
+    "InMemoryRepository",
+    "NotFoundError",
+    "PostgreSQLRepository",
+    "RedisRepository",
+    "Repository",
+    "RepositoryConnectionError",
+    "RepositoryError",
+    "RepositoryFactory",
+    "RepositoryHealthMonitor",
+    "RepositoryValidationError",
+    "SQLiteRepository",
+    "cleanup_repository",
+    "get_repository",
+    "setup_repository",
+]
+
+_LAZY = {
+    "InMemoryRepository": "memory",
+    "SQLiteRepository": "sqlite",
+    "RedisRepository": "redis",
+    "PostgreSQLRepository": "postgresql",
+    "RepositoryFactory": "factory",
+    "setup_repository": "factory",
+    "cleanup_repository": "factory",
+    "get_repository": "factory",
+    "RepositoryHealthMonitor": "health",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
