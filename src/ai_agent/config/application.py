@@ -1,0 +1,138 @@
+"""``ApplicationSettings``: the application level and every section.
+
+Application-level variables have no prefix (``APP_NAME``, ``ENVIRONMENT``, ``DEBUG``,
+``HOST``, ``PORT``, ``WORKERS``, ``STORAGE_BACKEND``, ``USE_DATABASE``, ``USE_REDIS``,
+``SQLITE_PATH``); each section reads its own prefix (``DB_``, ``REDIS_``, ...).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, ClassVar
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
+from sqlalchemy.engine import URL
+
+from ai_agent import __version__
+from ai_agent.config.base import (
+    SECTION_CONFIG,
+    CaseInsensitive,
+    Environment,
+    StorageBackend,
+    top_level_sources,
+)
+from ai_agent.config.connections import DatabaseSettings, RedisSettings
+from ai_agent.config.sections import (
+    CircuitBreakerSettings,
+    FeatureFlags,
+    ObservabilitySettings,
+    RateLimitSettings,
+    RetrySettings,
+    SecuritySettings,
+)
+
+__all__ = ["ApplicationSettings"]
+
+
+class ApplicationSettings(BaseSettings):
+    """Every setting of the application, read from the environment and ``.env``.
+
+    Construction has no side effects. Environment subclasses (``ProductionSettings``, ...)
+    change defaults only; an environment variable always wins, and policy is left to
+    ``ConfigurationValidator``.
+    """
+
+    model_config = SECTION_CONFIG
+
+    # Set by each environment subclass: the class *is* the environment.
+    pinned_environment: ClassVar[Environment | None] = None
+
+    app_name: str = "ai-agent"
+    app_version: str = __version__
+    environment: Annotated[Environment, CaseInsensitive] = Environment.DEVELOPMENT
+    debug: bool = False
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    workers: int = Field(default=1, ge=1)
+
+    storage_backend: Annotated[StorageBackend, CaseInsensitive] = StorageBackend.AUTO
+    use_database: bool = False
+    use_redis: bool = False
+    sqlite_path: Path = Path("ai_agent.db")
+
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    redis: RedisSettings = Field(default_factory=RedisSettings)
+    retry: RetrySettings = Field(default_factory=RetrySettings)
+    circuit_breaker: CircuitBreakerSettings = Field(default_factory=CircuitBreakerSettings)
+    rate_limit: RateLimitSettings = Field(default_factory=RateLimitSettings)
+    security: SecuritySettings = Field(default_factory=SecuritySettings)
+    observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
+    features: FeatureFlags = Field(default_factory=FeatureFlags)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return top_level_sources(settings_cls, init_settings, dotenv_settings)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _pin_environment(cls, data: Any) -> Any:
+        if cls.pinned_environment is not None and isinstance(data, dict):
+            return {**data, "environment": cls.pinned_environment}
+        return data
+
+    @classmethod
+    def section_classes(cls) -> dict[str, type[BaseSettings]]:
+        """Section name -> the settings class this environment builds it from."""
+        sections: dict[str, type[BaseSettings]] = {}
+        for name, field in cls.model_fields.items():
+            factory = field.default_factory
+            if isinstance(factory, type) and issubclass(factory, BaseSettings):
+                sections[name] = factory
+        return sections
+
+    @property
+    def selected_backend(self) -> StorageBackend:
+        """The storage backend in use; ``auto`` resolves to PostgreSQL if ``use_database``,
+        else Redis if ``use_redis``, else memory. Never returns ``auto``."""
+        if self.storage_backend is not StorageBackend.AUTO:
+            return self.storage_backend
+        if self.use_database:
+            return StorageBackend.POSTGRESQL
+        if self.use_redis:
+            return StorageBackend.REDIS
+        return StorageBackend.MEMORY
+
+    @property
+    def use_memory(self) -> bool:
+        """True when the in-memory backend is selected."""
+        return self.selected_backend is StorageBackend.MEMORY
+
+    @property
+    def sqlite_url(self) -> URL:
+        """``sqlite:///<sqlite_path>`` (add a driver with ``url.set(drivername=...)``)."""
+        return URL.create("sqlite", database=str(self.sqlite_path))
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment is Environment.PRODUCTION
+
+    @property
+    def is_staging(self) -> bool:
+        return self.environment is Environment.STAGING
+
+    @property
+    def is_development(self) -> bool:
+        return self.environment is Environment.DEVELOPMENT
+
+    @property
+    def is_testing(self) -> bool:
+        return self.environment is Environment.TESTING

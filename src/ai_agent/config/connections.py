@@ -1,0 +1,170 @@
+"""Connection settings: PostgreSQL (``DB_*`` / ``DATABASE_*``) and Redis (``REDIS_*``)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, ClassVar, Self
+
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    DotEnvSettingsSource,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+from sqlalchemy.engine import URL
+
+from ai_agent.config.base import (
+    SECTION_CONFIG,
+    CaseInsensitive,
+    SectionSettings,
+    SslMode,
+    env_file_of,
+)
+from ai_agent.config.urls import (
+    UrlSettingsSource,
+    build_url,
+    parse_postgresql_url,
+    parse_redis_url,
+    url_fields,
+)
+
+__all__ = ["DatabaseSettings", "RedisSettings"]
+
+
+class DatabaseSettings(SectionSettings):
+    """PostgreSQL connection and pool.
+
+    Read from ``DB_*``; ``DATABASE_*`` is accepted too (``DB_`` wins). A set
+    ``DATABASE_URL`` replaces host, port, name, user, password and ssl mode.
+    """
+
+    model_config = SettingsConfigDict(**SECTION_CONFIG, env_prefix="DB_")
+    alternative_env_prefixes: ClassVar[tuple[str, ...]] = ("DATABASE_",)
+
+    host: str = Field(default="localhost", min_length=1)
+    port: int = Field(default=5432, ge=1, le=65535)
+    name: str = Field(default="ai_agent", min_length=1)
+    user: str = Field(default="postgres", min_length=1)
+    password: SecretStr | None = None
+    min_pool_size: int = Field(default=5, ge=1)
+    max_pool_size: int = Field(default=20, ge=1)
+    pool_timeout: float = Field(
+        default=30.0, gt=0, description="Seconds to wait to acquire a pooled connection."
+    )
+    command_timeout: float = Field(default=60.0, gt=0, description="Seconds per statement.")
+    connect_timeout: float = Field(default=10.0, gt=0, description="Seconds to connect.")
+    ssl_mode: Annotated[SslMode, CaseInsensitive] = "prefer"
+
+    @field_validator("max_pool_size")
+    @classmethod
+    def _max_not_below_min(cls, value: int, info: ValidationInfo) -> int:
+        minimum = info.data.get("min_pool_size")
+        if minimum is not None and value < minimum:
+            raise ValueError(f"must be greater than or equal to DB_MIN_POOL_SIZE ({minimum})")
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Real environment before .env; within each, DATABASE_URL > DB_* > DATABASE_*.
+        env_file = env_file_of(dotenv_settings)
+        return (
+            init_settings,
+            UrlSettingsSource(settings_cls, env_settings, "DATABASE_URL", parse_postgresql_url),
+            env_settings,
+            EnvSettingsSource(settings_cls, env_prefix="DATABASE_"),
+            UrlSettingsSource(settings_cls, dotenv_settings, "DATABASE_URL", parse_postgresql_url),
+            dotenv_settings,
+            DotEnvSettingsSource(settings_cls, env_file=env_file, env_prefix="DATABASE_"),
+            file_secret_settings,
+        )
+
+    @property
+    def url(self) -> URL:
+        """``postgresql://user:***@host:port/name`` (``?sslmode=`` unless ``prefer``)."""
+        return build_url(
+            "postgresql",
+            host=self.host,
+            port=self.port,
+            database=self.name,
+            username=self.user,
+            password=self.password.get_secret_value() if self.password else None,
+            query={} if self.ssl_mode == "prefer" else {"sslmode": self.ssl_mode},
+        )
+
+    @classmethod
+    def from_url(cls, url: str, **overrides: Any) -> Self:
+        """Settings from a PostgreSQL URL; ``overrides`` win, other fields read the env."""
+        return cls(**{**url_fields(cls, parse_postgresql_url(url, "URL")), **overrides})
+
+
+class RedisSettings(SectionSettings):
+    """Redis connection, pool, TTLs and key prefix, from ``REDIS_*``.
+
+    A set ``REDIS_URL`` replaces host, port, db, username, password and ssl
+    (``rediss://`` turns TLS on). ``session_ttl`` is how long a session and its messages
+    live after their last write, in seconds (0 = never expire).
+    """
+
+    model_config = SettingsConfigDict(**SECTION_CONFIG, env_prefix="REDIS_")
+
+    host: str = Field(default="localhost", min_length=1)
+    port: int = Field(default=6379, ge=1, le=65535)
+    db: int = Field(default=0, ge=0)
+    username: str | None = None
+    password: SecretStr | None = None
+    ssl: bool = False
+    max_connections: int = Field(default=20, ge=1, description="Connection pool size.")
+    socket_timeout: float = Field(default=5.0, gt=0)
+    socket_connect_timeout: float = Field(default=5.0, gt=0)
+    pool_timeout: float = Field(
+        default=10.0, gt=0, description="Seconds a caller waits for a free pooled connection."
+    )
+    retry_on_timeout: bool = True
+    health_check_interval: int = Field(default=30, ge=0)
+    session_ttl: int = Field(default=86_400, ge=0, description="Seconds; 0 = never expire.")
+    cache_ttl: int = Field(default=300, ge=0, description="Seconds for cached values.")
+    key_prefix: str = Field(default="ai_agent", min_length=1)
+    cluster_mode: bool = False
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (
+            init_settings,
+            UrlSettingsSource(settings_cls, env_settings, "REDIS_URL", parse_redis_url),
+            env_settings,
+            UrlSettingsSource(settings_cls, dotenv_settings, "REDIS_URL", parse_redis_url),
+            dotenv_settings,
+            file_secret_settings,
+        )
+
+    @property
+    def url(self) -> URL:
+        """``redis://[user]:***@host:port/db``, or ``rediss://`` when ``ssl`` is on."""
+        return build_url(
+            "rediss" if self.ssl else "redis",
+            host=self.host,
+            port=self.port,
+            database=str(self.db),
+            username=self.username,
+            password=self.password.get_secret_value() if self.password else None,
+        )
+
+    @classmethod
+    def from_url(cls, url: str, **overrides: Any) -> Self:
+        """Settings from a Redis URL; ``overrides`` win, other fields read the env."""
+        return cls(**{**url_fields(cls, parse_redis_url(url, "URL")), **overrides})
