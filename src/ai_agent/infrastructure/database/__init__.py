@@ -25,7 +25,7 @@ from ai_agent.infrastructure.database.errors import (
 )
 
 if TYPE_CHECKING:  # the lazily loaded names, for type checkers
-    pass
+    from ai_agent.infrastructure.database.memory import InMemoryRepository
 
 __all__ = [
     "BaseRepository",
