@@ -6,7 +6,8 @@
 `run` starts each server whose `TEST_*_URL` is not already set, exports the URLs to CMD, and
 stops every server on every way out: CMD's exit, an error, SIGINT, SIGTERM or SIGHUP (CMD is
 given a chance to finish first). It exits with CMD's status (128 + N after signal N).
-`cleanup` SIGKILLs any server whose pid file is still under DIR, then removes DIR.
+`cleanup` SIGKILLs any process still working under DIR (a server left by a runner that was
+itself killed), then removes DIR.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
 
-from ._process import TMPDIR_ENV, ServerError, remove_workdir
+from ._process import TMPDIR_ENV, ServerError, die_with_parent, remove_workdir
 from .postgres_server import PostgresServer
 from .redis_server import RedisCluster, RedisServer
 
@@ -78,7 +79,8 @@ def _end_child(proc: subprocess.Popen[bytes], signum: int) -> None:
 def _run_child(command: Sequence[str], env: dict[str, str]) -> int:
     # Our handlers are installed by now, so the child starts with default dispositions even
     # when we were started with SIGINT ignored (bash does that to background jobs).
-    proc = subprocess.Popen(command, env=env)
+    # And it goes when we go: without us, nobody would stop its servers.
+    proc = subprocess.Popen(command, env=env, preexec_fn=die_with_parent)
     try:
         return proc.wait()
     except Interrupted as exc:
@@ -118,28 +120,31 @@ def run(kinds: Sequence[str], command: Sequence[str]) -> int:
             _say(f"stopped {len(started)} server(s) ({time.monotonic() - began:.1f}s)")
 
 
-def _pid_of(pid_file: Path) -> int | None:
-    try:
-        pid = int(pid_file.read_text().split()[0])
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except (OSError, ValueError, IndexError):
-        return None
-    # Guard against a recycled pid: only ever kill what is still a server of ours.
-    return pid if (b"postgres" in cmdline or b"redis-server" in cmdline) else None
+def _processes_inside(directory: Path) -> list[int]:
+    """Pids of the processes whose working directory is under `directory` (servers chdir there)."""
+    root = str(directory.resolve())
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cwd = os.readlink(entry / "cwd").removesuffix(" (deleted)")
+        except OSError:
+            continue
+        if cwd == root or cwd.startswith(root + os.sep):
+            found.append(int(entry.name))
+    return found
 
 
 def cleanup(directory: Path) -> int:
-    pid_files = [*directory.rglob("postmaster.pid"), *directory.rglob("redis.pid")]
-    for pid_file in pid_files:
-        pid = _pid_of(pid_file)
-        if pid is None:
-            continue
-        _say(f"killing leftover server {pid} ({pid_file.parent})")
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            if os.getpgid(pid) == pid:
-                os.killpg(pid, signal.SIGKILL)
-            else:
+    """SIGKILL every process still working under `directory`, then remove it."""
+    deadline = time.monotonic() + 10.0
+    while (pids := _processes_inside(directory)) and time.monotonic() < deadline:
+        for pid in pids:
+            _say(f"killing leftover server process {pid}")
+            with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGKILL)
+        time.sleep(0.1)
     remove_workdir(directory)
     return 0
 

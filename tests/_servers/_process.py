@@ -28,6 +28,7 @@ __all__ = [
     "ServerError",
     "ServerUnavailable",
     "ci_is_set",
+    "die_with_parent",
     "log_tail",
     "make_workdir",
     "os_ids",
@@ -166,7 +167,8 @@ def run_logged(
         raise ServerError(f"{Path(argv[0]).name} {outcome}; log {log_path}:\n{log_tail(log_path)}")
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the forked child
+def die_with_parent() -> None:  # pragma: no cover - runs in the forked child
+    """`preexec_fn`: the child gets SIGTERM when the thread that forked it ends."""
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
@@ -200,7 +202,7 @@ class ManagedProcess:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
-                preexec_fn=_die_with_parent if on_main else None,
+                preexec_fn=die_with_parent if on_main else None,
                 user=uid,
                 group=gid,
                 extra_groups=groups,
