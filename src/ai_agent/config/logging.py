@@ -24,6 +24,8 @@ from ai_agent.config.sections import ObservabilitySettings
 __all__ = ["configure_logging", "redact_secrets", "reset_logging"]
 
 _HANDLER_MARK = "_ai_agent_handler"
+# The root level before the first configure_logging, restored by reset_logging.
+_saved_root_level: list[int] = []
 
 
 def redact_secrets(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
@@ -80,6 +82,8 @@ def reset_logging() -> None:
         if getattr(handler, _HANDLER_MARK, False):
             root.removeHandler(handler)
             handler.close()
+    if _saved_root_level:
+        root.setLevel(_saved_root_level.pop())
     structlog.reset_defaults()
 
 
@@ -96,6 +100,7 @@ def configure_logging(
     output = stream if stream is not None else sys.stderr
     log_format = observability.log_format
     root = logging.getLogger()
+    _saved_root_level.append(root.level)
     root.setLevel(logging.getLevelNamesMapping()[observability.log_level])
     colors = log_format == "console" and output.isatty()
     root.addHandler(_handler(logging.StreamHandler(output), log_format, colors=colors))
