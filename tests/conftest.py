@@ -155,5 +155,6 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None and not reporter.stats.get("passed"):
+        reporter.ensure_newline()
         reporter.write_line("CI is set and no test passed: failing the run", red=True)
         session.exitstatus = pytest.ExitCode.NO_TESTS_COLLECTED

@@ -1,7 +1,7 @@
 """Plumbing shared by the server classes: errors, ports, work dirs and child processes.
 
 Every server runs as a direct child of the Python process that started it, in a session of
-its own (so a terminal's Ctrl-C reaches the test runner, which then stops the servers in order)
+its own (so a terminal's Ctrl-C reaches only the test runner, which then stops them in order)
 and with a parent-death signal (so a runner killed with SIGKILL does not leave them behind).
 """
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import shutil
 import signal
 import socket
-import subprocess
 import time
 from io import BufferedReader
 from pathlib import Path
@@ -31,6 +30,7 @@ from ._process import (
     make_workdir,
     pick_port,
     remove_workdir,
+    run_logged,
     wait_until,
 )
 
@@ -348,23 +348,11 @@ class RedisCluster:
 
     def _create(self) -> None:
         assert self.workdir is not None
-        log_path = self.workdir / "cluster-create.log"
         argv = [find_redis_binary("redis-cli"), "--cluster", "create"]
         argv += [f"127.0.0.1:{node.port}" for node in self.nodes]
         argv += ["--cluster-replicas", "0", "--cluster-yes"]
-        with log_path.open("wb") as log:
-            try:
-                status = subprocess.run(
-                    argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                    timeout=self.timeout, check=False,
-                ).returncode  # fmt: skip
-            except subprocess.TimeoutExpired:
-                status = -1
-        if status != 0:
-            raise ServerError(
-                f"redis-cli --cluster create failed ({status}); "
-                f"log {log_path}:\n{log_tail(log_path)}"
-            )
+        log_path = self.workdir / "cluster-create.log"
+        run_logged(argv, log_path=log_path, cwd=self.workdir, user=None, timeout=self.timeout)
 
     def _healthy(self) -> bool:
         for index in range(len(self.nodes)):
