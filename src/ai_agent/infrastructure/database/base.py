@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import asyncio
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
-from typing import ClassVar, Self, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
 from uuid import UUID
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from ai_agent.config.feature_flags import is_enabled
 from ai_agent.domain.models import (
     Agent,
     ExternalService,
@@ -43,11 +44,26 @@ from ai_agent.infrastructure.database.errors import (
     RepositoryError,
     RepositoryValidationError,
 )
+from ai_agent.infrastructure.database.retry import TRANSIENT_ERRORS, retry_transient
+
+if TYPE_CHECKING:
+    from ai_agent.config.sections import RetryPolicy
 
 __all__ = ["BaseRepository", "describe_validation_error"]
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
+E = TypeVar("E", Session, Message, Agent, Tool, MCPServer, ExternalService)
+
+# Fields a repository may change after a create; a retried create compares the rest.
+_REPOSITORY_OWNED = {"updated_at", "message_count", "last_activity"}
+
+
+def _same_write(stored: BaseModel, written: BaseModel) -> bool:
+    return stored.model_dump(exclude=_REPOSITORY_OWNED) == written.model_dump(
+        exclude=_REPOSITORY_OWNED
+    )
+
 
 _USER_ID: TypeAdapter[str | None] = TypeAdapter(UserId | None)
 
@@ -65,6 +81,9 @@ class BaseRepository(ABC):
     """Lifecycle, argument checks and error translation shared by every backend."""
 
     backend_name: ClassVar[str] = "repository"
+    #: How transient failures are retried; ``None`` never retries. Server backends set a
+    #: default, and the factory sets the one from ``RetrySettings``.
+    retry_policy: RetryPolicy | None = None
 
     def __init__(self) -> None:
         self._connected = False
@@ -210,10 +229,32 @@ class BaseRepository(ABC):
                 f"invalid user_id: {describe_validation_error(exc)}"
             ) from None
 
-    async def _run(self, operation: Awaitable[T]) -> T:
-        """Await a backend operation, translating driver errors at this one boundary."""
+    async def _run(
+        self,
+        operation: Callable[..., Awaitable[T]],
+        *args: Any,
+        recover: Callable[[], Awaitable[T | None]] | None = None,
+    ) -> T:
+        """Run a backend operation; retry it while the failure is transient.
+
+        Retries follow ``retry_policy`` while the ``retries`` feature flag is on (see
+        :mod:`.retry`); ``recover`` turns a create that an earlier attempt did commit into a
+        success.
+        """
         try:
-            return await operation
+            return await self._attempt(operation, args)
+        except TRANSIENT_ERRORS as exc:
+            policy = self.retry_policy
+            if policy is None or policy.max_attempts <= 1 or not is_enabled("retries"):
+                raise
+            return await retry_transient(
+                lambda: self._attempt(operation, args), policy, exc, recover
+            )
+
+    async def _attempt(self, operation: Callable[..., Awaitable[T]], args: tuple[Any, ...]) -> T:
+        """Await one attempt, translating driver errors at this one boundary."""
+        try:
+            return await operation(*args)
         except RepositoryError:
             raise
         except Exception as exc:
@@ -222,140 +263,168 @@ class BaseRepository(ABC):
                 raise
             raise translated from exc
 
+    async def _create(
+        self,
+        create: Callable[[E], Awaitable[E]],
+        entity: E,
+        get: Callable[[UUID], Awaitable[E | None]],
+    ) -> E:
+        async def identical_copy() -> E | None:
+            stored = await self._attempt(get, (entity.id,))
+            return stored if stored is not None and _same_write(stored, entity) else None
+
+        return await self._run(create, entity, recover=identical_copy)
+
+    async def _identical_batch(self, messages: list[Message]) -> list[Message] | None:
+        stored = [await self._attempt(self._get_message, (message.id,)) for message in messages]
+        if all(
+            found is not None and _same_write(found, message)
+            for found, message in zip(stored, messages, strict=True)
+        ):
+            return [found for found in stored if found is not None]
+        return None
+
     # -- sessions ----------------------------------------------------------------------------
 
     async def create_session(self, session: Session) -> Session:
-        return await self._run(self._create_session(self._entity(session, Session)))
+        valid = self._entity(session, Session)
+        return await self._create(self._create_session, valid, self._get_session)
 
     async def get_session(self, session_id: UUID) -> Session | None:
-        return await self._run(self._get_session(self._key(session_id, "session")))
+        return await self._run(self._get_session, self._key(session_id, "session"))
 
     async def list_sessions(
         self, user_id: str | None = None, limit: int = DEFAULT_LIST_LIMIT, offset: int = 0
     ) -> list[Session]:
         page = self._page(limit, offset)
-        return await self._run(self._list_sessions(self._user_id(user_id), *page))
+        return await self._run(self._list_sessions, self._user_id(user_id), *page)
 
     async def update_session(self, session: Session) -> Session:
-        return await self._run(self._update_session(self._entity(session, Session)))
+        return await self._run(self._update_session, self._entity(session, Session))
 
     async def delete_session(self, session_id: UUID) -> bool:
-        return await self._run(self._delete_session(self._key(session_id, "session")))
+        return await self._run(self._delete_session, self._key(session_id, "session"))
 
     # -- messages ----------------------------------------------------------------------------
 
     async def create_message(self, message: Message) -> Message:
-        return await self._run(self._create_message(self._entity(message, Message)))
+        valid = self._entity(message, Message)
+        return await self._create(self._create_message, valid, self._get_message)
 
     async def create_messages(self, messages: Sequence[Message]) -> list[Message]:
         checked = self._entities(messages)
         if not checked:
             return []
-        return await self._run(self._create_messages(checked))
+        return await self._run(
+            self._create_messages, checked, recover=lambda: self._identical_batch(checked)
+        )
 
     async def get_message(self, message_id: UUID) -> Message | None:
-        return await self._run(self._get_message(self._key(message_id, "message")))
+        return await self._run(self._get_message, self._key(message_id, "message"))
 
     async def get_messages_by_session(
         self, session_id: UUID, limit: int = DEFAULT_LIST_LIMIT, offset: int = 0
     ) -> list[Message]:
         page = self._page(limit, offset)
         key = self._key(session_id, "session")
-        return await self._run(self._get_messages_by_session(key, *page))
+        return await self._run(self._get_messages_by_session, key, *page)
 
     async def get_recent_messages(self, session_id: UUID, limit: int = 50) -> list[Message]:
         count, _ = self._page(limit)
         key = self._key(session_id, "session")
-        return await self._run(self._get_recent_messages(key, count))
+        return await self._run(self._get_recent_messages, key, count)
 
     async def update_message(self, message: Message) -> Message:
-        return await self._run(self._update_message(self._entity(message, Message)))
+        return await self._run(self._update_message, self._entity(message, Message))
 
     async def delete_message(self, message_id: UUID) -> bool:
-        return await self._run(self._delete_message(self._key(message_id, "message")))
+        return await self._run(self._delete_message, self._key(message_id, "message"))
 
     # -- agents ------------------------------------------------------------------------------
 
     async def create_agent(self, agent: Agent) -> Agent:
-        return await self._run(self._create_agent(self._entity(agent, Agent)))
+        valid = self._entity(agent, Agent)
+        return await self._create(self._create_agent, valid, self._get_agent)
 
     async def get_agent(self, agent_id: UUID) -> Agent | None:
-        return await self._run(self._get_agent(self._key(agent_id, "agent")))
+        return await self._run(self._get_agent, self._key(agent_id, "agent"))
 
     async def list_agents(self, limit: int = DEFAULT_LIST_LIMIT, offset: int = 0) -> list[Agent]:
-        return await self._run(self._list_agents(*self._page(limit, offset)))
+        return await self._run(self._list_agents, *self._page(limit, offset))
 
     async def update_agent(self, agent: Agent) -> Agent:
-        return await self._run(self._update_agent(self._entity(agent, Agent)))
+        return await self._run(self._update_agent, self._entity(agent, Agent))
 
     async def delete_agent(self, agent_id: UUID) -> bool:
-        return await self._run(self._delete_agent(self._key(agent_id, "agent")))
+        return await self._run(self._delete_agent, self._key(agent_id, "agent"))
 
     # -- tools -------------------------------------------------------------------------------
 
     async def create_tool(self, tool: Tool) -> Tool:
-        return await self._run(self._create_tool(self._entity(tool, Tool)))
+        valid = self._entity(tool, Tool)
+        return await self._create(self._create_tool, valid, self._get_tool)
 
     async def get_tool(self, tool_id: UUID) -> Tool | None:
-        return await self._run(self._get_tool(self._key(tool_id, "tool")))
+        return await self._run(self._get_tool, self._key(tool_id, "tool"))
 
     async def list_tools(
         self, enabled_only: bool = True, limit: int = DEFAULT_LIST_LIMIT, offset: int = 0
     ) -> list[Tool]:
         page = self._page(limit, offset)
-        return await self._run(self._list_tools(self._flag(enabled_only, "enabled_only"), *page))
+        return await self._run(self._list_tools, self._flag(enabled_only, "enabled_only"), *page)
 
     async def update_tool(self, tool: Tool) -> Tool:
-        return await self._run(self._update_tool(self._entity(tool, Tool)))
+        return await self._run(self._update_tool, self._entity(tool, Tool))
 
     async def delete_tool(self, tool_id: UUID) -> bool:
-        return await self._run(self._delete_tool(self._key(tool_id, "tool")))
+        return await self._run(self._delete_tool, self._key(tool_id, "tool"))
 
     # -- MCP servers -------------------------------------------------------------------------
 
     async def create_mcp_server(self, server: MCPServer) -> MCPServer:
-        return await self._run(self._create_mcp_server(self._entity(server, MCPServer)))
+        valid = self._entity(server, MCPServer)
+        return await self._create(self._create_mcp_server, valid, self._get_mcp_server)
 
     async def get_mcp_server(self, server_id: UUID) -> MCPServer | None:
-        return await self._run(self._get_mcp_server(self._key(server_id, "MCP server")))
+        return await self._run(self._get_mcp_server, self._key(server_id, "MCP server"))
 
     async def list_mcp_servers(
         self, enabled_only: bool = True, limit: int = DEFAULT_LIST_LIMIT, offset: int = 0
     ) -> list[MCPServer]:
         page = self._page(limit, offset)
         enabled = self._flag(enabled_only, "enabled_only")
-        return await self._run(self._list_mcp_servers(enabled, *page))
+        return await self._run(self._list_mcp_servers, enabled, *page)
 
     async def update_mcp_server(self, server: MCPServer) -> MCPServer:
-        return await self._run(self._update_mcp_server(self._entity(server, MCPServer)))
+        return await self._run(self._update_mcp_server, self._entity(server, MCPServer))
 
     async def delete_mcp_server(self, server_id: UUID) -> bool:
-        return await self._run(self._delete_mcp_server(self._key(server_id, "MCP server")))
+        return await self._run(self._delete_mcp_server, self._key(server_id, "MCP server"))
 
     # -- external services -------------------------------------------------------------------
 
     async def create_external_service(self, service: ExternalService) -> ExternalService:
         valid = self._entity(service, ExternalService)
-        return await self._run(self._create_external_service(valid))
+        return await self._create(self._create_external_service, valid, self._get_external_service)
 
     async def get_external_service(self, service_id: UUID) -> ExternalService | None:
         key = self._key(service_id, "external service")
-        return await self._run(self._get_external_service(key))
+        return await self._run(self._get_external_service, key)
 
     async def list_external_services(
         self, enabled_only: bool = True, limit: int = DEFAULT_LIST_LIMIT, offset: int = 0
     ) -> list[ExternalService]:
         page = self._page(limit, offset)
         enabled = self._flag(enabled_only, "enabled_only")
-        return await self._run(self._list_external_services(enabled, *page))
+        return await self._run(self._list_external_services, enabled, *page)
 
     async def update_external_service(self, service: ExternalService) -> ExternalService:
         valid = self._entity(service, ExternalService)
-        return await self._run(self._update_external_service(valid))
+        return await self._run(self._update_external_service, valid)
 
     async def delete_external_service(self, service_id: UUID) -> bool:
         key = self._key(service_id, "external service")
-        return await self._run(self._delete_external_service(key))
+        return await self._run(self._delete_external_service, key)
 
     # -- what a backend implements -----------------------------------------------------------
 
