@@ -1,0 +1,1 @@
+"""The ``ai-agent`` command line (typer); see :mod:`ai_agent.cli.app`."""
