@@ -3,7 +3,6 @@
 Command groups register here, one line each::
 
     app.add_typer(config_app, name="config")
-app.command(name="demo")(demo)
     app.add_typer(db_app, name="db")          # e.g. from ai_agent.cli.db
 
 Commands load settings with :func:`ai_agent.cli.config.load_settings_or_exit`, which turns
