@@ -25,6 +25,12 @@ from ai_agent.infrastructure.database.errors import (
 )
 
 if TYPE_CHECKING:  # the lazily loaded names, for type checkers
+    from ai_agent.infrastructure.database.factory import (
+        RepositoryFactory,
+        cleanup_repository,
+        get_repository,
+        setup_repository,
+    )
     from ai_agent.infrastructure.database.memory import InMemoryRepository
 
 __all__ = [
