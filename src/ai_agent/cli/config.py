@@ -16,7 +16,7 @@ from rich.table import Table
 
 from ai_agent.config import feature_flags
 from ai_agent.config.application import ApplicationSettings
-from ai_agent.config.base import DEFAULT_ENV_FILE, env_var_name
+from ai_agent.config.base import DEFAULT_ENV_FILE
 from ai_agent.config.errors import ConfigurationError
 from ai_agent.config.loader import load_settings
 from ai_agent.config.logging import configure_logging
@@ -40,7 +40,7 @@ EnvOption = Annotated[
         "--env",
         "-e",
         help="Environment: development, testing, staging or production "
-        "[default: $ENVIRONMENT, else development].",
+        "(default: $ENVIRONMENT, else development).",
         show_default=False,
     ),
 ]
@@ -101,14 +101,10 @@ def _redact_values(data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _variable(settings: ApplicationSettings, section: str | None, name: str) -> str:
-    if section is None:
-        cls: type[Any] = type(settings)
-    else:
-        cls = type(getattr(settings, section))
-    if name not in cls.model_fields:
-        return "(derived)"
-    return env_var_name(cls, name, alternatives=False)
+def _prefixes(cls: type[Any]) -> str:
+    prefixes = [str(cls.model_config.get("env_prefix") or "")]
+    prefixes += list(getattr(cls, "alternative_env_prefixes", ()))
+    return " or ".join(f"{prefix}*" for prefix in prefixes if prefix) or "no prefix"
 
 
 def _shown(value: Any) -> str:
@@ -119,19 +115,28 @@ def _shown(value: Any) -> str:
     return str(value)
 
 
-def _table(settings: ApplicationSettings, data: dict[str, Any]) -> Table:
-    table = Table(title=f"Effective configuration ({settings.environment.value})")
-    table.add_column("Setting", no_wrap=True)
-    table.add_column("Value", overflow="fold")
-    table.add_column("Variable", overflow="fold")
-    for key, value in data.items():
-        if isinstance(value, dict):
-            for name, item in value.items():
-                variable = _variable(settings, key, name)
-                table.add_row(f"{key}.{name}", _shown(item), variable)
-        else:
-            table.add_row(key, _shown(value), _variable(settings, None, key))
+def _section_table(title: str, cls: type[Any], values: dict[str, Any]) -> Table:
+    table = Table(title=title, title_justify="left", show_header=False, expand=False)
+    table.add_column("setting", style="bold", no_wrap=True)
+    table.add_column("value", overflow="fold")
+    for name, value in values.items():
+        derived = "" if name in cls.model_fields else " (derived)"
+        table.add_row(name, _shown(value) + derived)
     return table
+
+
+def _tables(settings: ApplicationSettings, data: dict[str, Any]) -> list[Table]:
+    """One table per section, titled with the variables' prefix (DB_HOST -> database.host)."""
+    top = {key: value for key, value in data.items() if not isinstance(value, dict)}
+    environment = settings.environment.value
+    cls = type(settings)
+    tables = [_section_table(f"application ({environment}; {_prefixes(cls)})", cls, top)]
+    for name, values in data.items():
+        if isinstance(values, dict):
+            section_cls = type(getattr(settings, name))
+            title = f"{name} ({_prefixes(section_cls)})"
+            tables.append(_section_table(title, section_cls, values))
+    return tables
 
 
 @config_app.command("show")
@@ -146,7 +151,9 @@ def show(
     if as_json:
         typer.echo(json.dumps(data, indent=2))
     else:
-        Console().print(_table(settings, data))
+        console = Console()
+        for table in _tables(settings, data):
+            console.print(table)
 
 
 @config_app.command("validate")

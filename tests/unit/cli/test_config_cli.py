@@ -53,10 +53,11 @@ def _assert_no_secret(text: str) -> None:
 def test_show_prints_a_table(runner: CliRunner) -> None:
     result = runner.invoke(app, ["config", "show"])
     assert result.exit_code == 0, result.output
-    assert "Effective configuration (development)" in result.stdout
-    assert "database.host" in result.stdout
-    assert "DB_HOST" in result.stdout
-    assert "selected_backend" in result.stdout
+    assert "application (development; no prefix)" in result.stdout
+    assert "database (DB_* or DATABASE_*)" in result.stdout
+    assert "features (FEATURE_*)" in result.stdout
+    assert "selected_backend │ memory (derived)" in result.stdout
+    assert "postgresql://postgres@localhost:5432/ai_agent (derived)" in result.stdout
 
 
 def test_show_json(runner: CliRunner) -> None:
