@@ -212,3 +212,27 @@ def test_bad_redis_url_is_a_configuration_error(monkeypatch: pytest.MonkeyPatch)
     with pytest.raises(ConfigurationError, match="REDIS_URL has a database number") as caught:
         get_settings()
     assert "secretpw" not in str(caught.value)
+
+
+# --- secrets in repr / str / .env -------------------------------------------------------
+
+
+def test_settings_never_show_secrets(monkeypatch: pytest.MonkeyPatch, password: str) -> None:
+    monkeypatch.setenv("DB_PASSWORD", password)
+    monkeypatch.setenv("REDIS_PASSWORD", password)
+    monkeypatch.setenv("SECURITY_SECRET_KEY", password * 4)
+    monkeypatch.setenv("SECURITY_API_KEYS", f'["{password}"]')
+    settings = get_settings("production")
+    for text in (repr(settings), str(settings), f"{settings}", repr(settings.model_dump())):
+        assert password not in text
+        assert "p%40ss" not in text
+    assert password not in settings.model_dump_json()
+
+
+def test_password_with_special_characters_in_dotenv(write_env: WriteEnv, password: str) -> None:
+    write_env(DB_PASSWORD=password, REDIS_PASSWORD=f"'{password}'")
+    settings = get_settings()
+    assert settings.database.password is not None
+    assert settings.database.password.get_secret_value() == password
+    assert settings.redis.password is not None
+    assert settings.redis.password.get_secret_value() == password
