@@ -150,14 +150,15 @@ class PostgresServer:
         if self.workdir is None:
             self._initdb()
         # A picked port can be taken between the check and the bind: pick again, a few times.
-        for attempt in range(1 if self._port_fixed or self._provisioned else 3):
+        attempts = 1 if self._port_fixed or self._provisioned else 3
+        for attempt in range(attempts):
             if self.port is None or attempt:
                 self.port = pick_port()
             try:
                 self._launch()
                 break
             except ServerError:
-                if attempt == 2 or "already in use" not in log_tail(self.log_path, 5):
+                if attempt == attempts - 1 or "already in use" not in log_tail(self.log_path, 10):
                     raise
         if not self._provisioned:
             self._provision()

@@ -168,14 +168,15 @@ class RedisServer:
             return self
         if self.workdir is None:
             self.workdir = make_workdir("redis")
-        for attempt in range(1 if self._port_fixed or self._started_once else 3):
+        attempts = 1 if self._port_fixed or self._started_once else 3
+        for attempt in range(attempts):
             if self.port is None or attempt:
                 self.port = pick_port((0, _BUS_OFFSET) if self.cluster else (0,))
             try:
                 self._launch()
                 break
             except ServerError:
-                if attempt == 2 or "already in use" not in log_tail(self.log_path, 5):
+                if attempt == attempts - 1 or "already in use" not in log_tail(self.log_path, 10):
                     raise
         self._started_once = True
         return self
