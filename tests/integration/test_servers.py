@@ -21,6 +21,7 @@ from _servers import (
     PostgresServer,
     RedisFactory,
     RedisServer,
+    ServerError,
     ServerUnavailable,
     ci_is_set,
     find_redis_binary,
@@ -163,6 +164,21 @@ def test_private_redis_without_aof_keeps_nothing_and_can_pause(
         server.command("PING", timeout=0.2)
     server.resume()
     assert server.command("PING") == "PONG"
+
+
+@pytest.mark.postgresql
+@pytest.mark.redis
+@pytest.mark.parametrize("kind", ["postgres", "redis"])
+def test_a_taken_fixed_port_is_an_error_with_the_log(
+    kind: str, postgres_server_factory: PostgresFactory, redis_server_factory: RedisFactory
+) -> None:
+    factory = postgres_server_factory if kind == "postgres" else redis_server_factory
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        with pytest.raises(ServerError, match="exited with status") as failure:
+            factory(port=taken.getsockname()[1])
+    assert "Address already in use" in str(failure.value)
 
 
 # -- the runner behind ./scripts/test ------------------------------------------------------------
