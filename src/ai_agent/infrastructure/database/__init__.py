@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # the lazily loaded names, for type checkers
         setup_repository,
     )
     from ai_agent.infrastructure.database.memory import InMemoryRepository
+    from ai_agent.infrastructure.database.redis import RedisRepository
     from ai_agent.infrastructure.database.sqlite import SQLiteRepository
 
 __all__ = [

@@ -1,0 +1,69 @@
+"""Redis backend (redis-py asyncio): atomic Lua scripts, sorted-set indexes, cluster-ready.
+
+Usage::
+
+    from ai_agent.infrastructure.database.redis import RedisRepository
+
+    async with RedisRepository.from_url("redis://localhost:6379/0", session_ttl=3600) as repo:
+        session = await repo.create_session(Session(user_id="user-1"))
+
+    # a 3-master cluster: RedisSettings(..., cluster_mode=True); or bring your own client,
+    # which the repository never closes:
+    repo = RedisRepository(settings, client=Redis(..., decode_responses=True))
+
+Layout (``keys.py`` has every key): a session, its messages (one hash), their insertion order
+(a sorted set scored by a per-session sequence) and their reply links share the session's
+``{sid}`` hash slot. Sessions are listed from sorted sets scored by ``last_activity`` in epoch
+microseconds (exact in a double until the year 2255; equal scores list by id descending,
+which is UUID order), one global and one per user. Catalog entities (agents, tools, MCP
+servers, external services) share one ``{prefix}`` slot, with lexicographic sorted sets
+(``name\\0id``) for name order, uniqueness and the enabled-only listing. A message id points
+to its session through ``P:v1:message:{mid}``. No request ever uses ``KEYS`` or ``SCAN``; list
+calls read many records per round trip.
+
+TTL: ``session_ttl`` (0 = never) applies to a session's keys, refreshed by every write to the
+session; the session indexes get the same TTL on each write, so they outlive every session
+they list and vanish after the last one. Entries of expired sessions are dropped when a
+listing meets them. Message pointers live 2 x TTL and are re-armed in batches once per TTL/2
+of session activity (cost per write stays constant; a pointer never expires before its
+session). Catalog keys never expire.
+
+What is atomic where:
+
+* **Single server**: every write is one Lua script (EVALSHA), cross-slot keys included:
+  ``create_message``/``create_messages`` check sessions, parents and duplicates (in the
+  session and, through the pointer, in any other session) and then store, count, move
+  ``last_activity``, update both indexes, set pointers and refresh TTLs, all or nothing;
+  ``delete_session`` removes the session, every message, every index entry and pointer.
+  Reads of one session are one script (a consistent snapshot). ``list_sessions`` reads an
+  index and then its sessions (not a snapshot): an entry whose session is gone is dropped by
+  a script that re-checks, so a re-created session keeps its entry.
+* **Cluster**: everything within one slot is still one script, so a session with its
+  messages, count, sequence and ``last_activity`` is always consistent, as is the whole
+  catalog (names stay unique, ``mcp_server_id`` stays consistent). Cross-slot keys follow
+  fixed orders and are repaired when read:
+
+  - session indexes are written *after* the session's script, and dropped after it on
+    delete. A crash in between leaves an entry missing (restored by the session's next
+    write) or stale (a listing drops entries whose session is gone or belongs to another
+    user, fixes stale scores and re-reads the page);
+  - message pointers are claimed (``SET NX``) *before* the message is written, so a message
+    id is unique across sessions; a pointer left by a crash is ignored (the message is
+    looked up in its session) and taken over by the next create of that id once it is a
+    minute old. ``update_message`` falls back to the message's own session if its pointer
+    is lost and restores it;
+  - ``create_messages`` over several sessions claims every pointer, validates every
+    session's part, and only then writes session by session; if a write still fails (a
+    session deleted concurrently) the parts already written are deleted again (their
+    ``last_activity`` stays moved). If the process or a server dies in the middle, each
+    session got all of its messages of the batch or none, some sessions may have theirs,
+    and leftover pointers are harmless.
+
+Connection policy (blocking pool, timeouts, one short retry): see ``client.py``.
+"""
+
+from __future__ import annotations
+
+from ai_agent.infrastructure.database.redis.repository import RedisRepository
+
+__all__ = ["RedisRepository"]

@@ -1,0 +1,82 @@
+"""Agents, tools, MCP servers and external services: the catalog, one slot per prefix.
+
+Catalog entities are configuration (few, small, never expiring), so all of them live in the
+``{prefix}`` slot: every catalog operation is one script, atomic on a cluster too, which
+keeps unique names exact and a tool's ``mcp_server_id`` consistent with its MCP server.
+"""
+
+from __future__ import annotations
+
+from typing import Final, Generic
+from uuid import UUID
+
+from ai_agent.domain.models import utc_now
+from ai_agent.infrastructure.database.redis import codec
+from ai_agent.infrastructure.database.redis.client import Store, text
+from ai_agent.infrastructure.database.redis.codec import CatalogEntity
+from ai_agent.infrastructure.database.redis.keys import CatalogKind
+from ai_agent.infrastructure.database.redis.scripts import outcome
+
+__all__ = ["Catalog"]
+
+_NOUNS: Final[dict[CatalogKind, str]] = {
+    "agent": "agent",
+    "tool": "tool",
+    "mcp_server": "MCP server",
+    "external_service": "external service",
+}
+
+
+class Catalog(Generic[CatalogEntity]):
+    """The operations on one kind of catalog entity."""
+
+    def __init__(self, store: Store, kind: CatalogKind, model: type[CatalogEntity]) -> None:
+        self.store = store
+        self.kind = kind
+        self.model: type[CatalogEntity] = model
+        self.noun = _NOUNS[kind]
+        self.unique_names = kind != "external_service"
+        self._keys = store.keys.catalog_keys(kind)
+
+    async def create(self, entity: CatalogEntity) -> CatalogEntity:
+        await self._write("create", entity)
+        return entity
+
+    async def update(self, entity: CatalogEntity) -> CatalogEntity:
+        entity.updated_at = utc_now()
+        entity.created_at = codec.from_micros(await self._write("update", entity))
+        return entity
+
+    async def get(self, entity_id: UUID) -> CatalogEntity | None:
+        records = self._keys[0]
+        frame = text(await self.store.call(lambda client: client.hget(records, str(entity_id))))
+        return None if frame is None else codec.decode_catalog(self.model, frame)
+
+    async def list_page(self, enabled_only: bool, limit: int, offset: int) -> list[CatalogEntity]:
+        keys = self.store.keys
+        index = keys.enabled(self.kind) if enabled_only else keys.by_name(self.kind)
+        script = self.store.scripts.catalog_list
+        frames = await self.store.script(script, [self._keys[0], index], [offset, limit])
+        return [codec.decode_catalog(self.model, frame) for frame in frames if frame is not None]
+
+    async def delete(self, entity_id: UUID) -> bool:
+        script = self.store.scripts.catalog_delete
+        reply = await self.store.script(script, self._keys, [str(entity_id)])
+        return bool(reply[0] != "missing" and outcome(reply, self.noun) is not None)
+
+    async def _write(self, op: str, entity: CatalogEntity) -> str:
+        """Run ``catalog_write``; return the stored ``created`` (kept on update)."""
+        link = getattr(entity, "mcp_server_id", None)
+        args = [
+            op,
+            str(entity.id),
+            codec.micros(entity.created_at),
+            "" if link is None else str(link),
+            entity.name,
+            codec.catalog_body(entity),
+            1 if getattr(entity, "enabled", True) else 0,
+            1 if self.unique_names else 0,
+        ]
+        reply = await self.store.script(self.store.scripts.catalog_write, self._keys, args)
+        (created,) = outcome(reply, self.noun)
+        return str(created)

@@ -1,0 +1,195 @@
+"""The Redis client, chosen on purpose, and the one place redis-py errors are translated.
+
+Connection policy:
+
+* **Pool**: a single server gets a :class:`~redis.asyncio.BlockingConnectionPool` of
+  ``max_connections``; a caller that finds every connection busy waits up to ``pool_timeout``
+  for one instead of failing ("Too many connections"). redis-py's cluster client has no
+  blocking pool (it raises ``MaxConnectionsError``), so :class:`Store` admits at most
+  ``max_connections`` commands at a time with a semaphore and the same ``pool_timeout``: no
+  node can then need more than ``max_connections`` connections.
+* **Timeouts**: ``socket_connect_timeout`` and ``socket_timeout`` bound every connect and
+  every reply.
+* **Retries**: one retry, after 100 ms, of a command that failed with a connection error (a
+  pooled socket the server closed, e.g. after a restart), and of a timeout only when
+  ``retry_on_timeout`` is set. An outage therefore shows within ~0.1 s (plus the timeout when
+  the server hangs) as :class:`RepositoryConnectionError` instead of being hidden; retrying
+  longer is the caller's policy (the factory's tenacity retries). A retried script can never
+  apply twice: creates refuse an existing id, updates and deletes are idempotent.
+* **decode_responses** is on: ids and members come back as ``str``. A client passed in must
+  be built that way too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from redis import exceptions as rx
+from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.cluster import RedisCluster
+from redis.asyncio.connection import SSLConnection
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+
+from ai_agent.infrastructure.database.errors import (
+    ConflictError,
+    RepositoryConnectionError,
+    RepositoryError,
+)
+from ai_agent.infrastructure.database.redis.keys import KeySpace
+from ai_agent.infrastructure.database.redis.scripts import Scripts
+
+if TYPE_CHECKING:
+    from redis.commands.core import AsyncScript
+
+    from ai_agent.config.settings import RedisSettings
+
+__all__ = ["Client", "Store", "build_client", "decodes_responses", "text", "translate_error"]
+
+Client = Redis | RedisCluster
+T = TypeVar("T")
+
+_RETRIES = 1
+_BACKOFF = ExponentialBackoff(cap=0.25, base=0.05)  # the one retry waits 0.1 s
+
+
+def _retry(settings: RedisSettings) -> Retry:
+    errors: tuple[type[rx.RedisError], ...] = (rx.ConnectionError,)
+    if settings.retry_on_timeout:
+        errors += (rx.TimeoutError,)
+    return Retry(_BACKOFF, _RETRIES, supported_errors=errors)
+
+
+def build_client(settings: RedisSettings) -> Client:
+    """A client for ``settings``: a cluster client when ``cluster_mode`` is set."""
+    common: dict[str, Any] = {
+        "username": settings.username,
+        "password": settings.password.get_secret_value() if settings.password else None,
+        "socket_timeout": settings.socket_timeout,
+        "socket_connect_timeout": settings.socket_connect_timeout,
+        "health_check_interval": settings.health_check_interval,
+        "decode_responses": True,
+        "retry": _retry(settings),
+    }
+    if settings.cluster_mode:
+        return RedisCluster(
+            host=settings.host,
+            port=settings.port,
+            ssl=settings.ssl,
+            max_connections=settings.max_connections,
+            **common,
+        )
+    if settings.ssl:
+        common["connection_class"] = SSLConnection
+    pool = BlockingConnectionPool(
+        host=settings.host,
+        port=settings.port,
+        db=settings.db,
+        max_connections=settings.max_connections,
+        timeout=settings.pool_timeout,
+        **common,
+    )
+    return Redis.from_pool(pool)
+
+
+def text(value: object) -> str | None:
+    """A reply value as ``str`` (``decode_responses`` is on, so anything else is a bug)."""
+    if value is None or isinstance(value, str):
+        return value
+    raise RepositoryError(f"unexpected Redis reply of type {type(value).__name__}")
+
+
+def decodes_responses(client: Client) -> bool:
+    if isinstance(client, RedisCluster):
+        return bool(client.encoder.decode_responses)
+    return bool(client.connection_pool.connection_kwargs.get("decode_responses"))
+
+
+class Store:
+    """A connected client with its scripts, key space and TTL: what the operations use."""
+
+    def __init__(
+        self,
+        client: Client,
+        keys: KeySpace,
+        *,
+        session_ttl: int,
+        max_connections: int,
+        pool_timeout: float,
+    ) -> None:
+        self.client = client
+        self.keys = keys
+        self.ttl = session_ttl
+        self.cluster = isinstance(client, RedisCluster)
+        self.scripts = Scripts.register(client)
+        self._pool_timeout = pool_timeout
+        self._permits = asyncio.Semaphore(max_connections) if self.cluster else None
+        self._max_connections = max_connections
+
+    @asynccontextmanager
+    async def _admitted(self) -> AsyncIterator[None]:
+        if self._permits is None:  # the blocking pool does the waiting
+            yield
+            return
+        try:
+            async with asyncio.timeout(self._pool_timeout):
+                await self._permits.acquire()
+        except TimeoutError:
+            raise RepositoryConnectionError(
+                f"no Redis connection free within {self._pool_timeout} s "
+                f"(max_connections={self._max_connections})"
+            ) from None
+        try:
+            yield
+        finally:
+            self._permits.release()
+
+    async def call(self, command: Callable[[Client], Awaitable[T]]) -> T:
+        """Run one command (``lambda client: client.hget(...)``)."""
+        async with self._admitted():
+            return await command(self.client)
+
+    async def script(self, script: AsyncScript, keys: list[str], args: list[Any]) -> Any:
+        async with self._admitted():
+            return await script(keys=keys, args=args)
+
+    async def batch(self, build: Callable[[Any], object]) -> list[Any]:
+        """Run the commands ``build(pipeline)`` queues, in one round trip per node.
+
+        Not a transaction: on a cluster the commands may span slots.
+        """
+        async with self._admitted():
+            pipeline = self.client.pipeline(transaction=False)
+            build(pipeline)
+            return list(await pipeline.execute())
+
+    def header(self, now: float) -> list[Any]:
+        """ARGV[1..10] of every session script (see ``lua/session_prelude.lua``)."""
+        return ["0" if self.cluster else "1", self.ttl, int(now), *self.keys.templates()]
+
+
+def translate_error(exc: Exception, where: str) -> RepositoryError | None:
+    """Map a redis-py exception to the error tree; ``None`` for anything that is not one."""
+    if isinstance(exc, rx.AuthenticationError):
+        return RepositoryConnectionError(f"Redis at {where} refused the credentials: {exc}")
+    if isinstance(exc, rx.ConnectionError | rx.TimeoutError | rx.ClusterDownError):
+        return RepositoryConnectionError(f"Redis at {where} is unavailable: {_describe(exc)}")
+    if isinstance(exc, rx.TryAgainError):
+        return RepositoryConnectionError(f"Redis at {where} is resharding: {exc}")
+    if isinstance(exc, rx.WatchError):
+        return ConflictError(f"a concurrent change to watched Redis keys at {where}: {exc}")
+    if isinstance(exc, rx.SlotNotCoveredError) or (
+        isinstance(exc, rx.RedisClusterException) and "cannot be connected" in str(exc)
+    ):
+        return RepositoryConnectionError(f"Redis Cluster at {where} is unavailable: {exc}")
+    if isinstance(exc, rx.RedisError | rx.RedisClusterException):
+        return RepositoryError(f"Redis at {where} failed: {_describe(exc)}")
+    return None
+
+
+def _describe(exc: Exception) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -1,0 +1,142 @@
+"""Models <-> stored values, in one place.
+
+Each fact is stored once. The fields Lua must read or change live outside the JSON, so no
+script ever parses user JSON (cjson would turn big integers into doubles and ``{}`` into
+``[]``):
+
+* a session hash keeps ``created``, ``activity`` (last_activity), ``count`` and ``user`` as
+  fields and everything else in ``doc``;
+* a message frame is ``created \\0 parent \\0 JSON``;
+* a catalog frame is ``created \\0 link \\0 name \\0 JSON`` (link = a tool's MCP server id).
+
+Timestamps are integer microseconds since the Unix epoch, exact for every ``datetime``.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final, TypeVar
+from uuid import UUID
+
+from pydantic import BaseModel, ValidationError
+from pydantic_core import PydanticSerializationError
+
+from ai_agent.domain.models import Agent, ExternalService, MCPServer, Message, Session, Tool
+from ai_agent.infrastructure.database.errors import RepositoryError, RepositoryValidationError
+
+__all__ = [
+    "SESSION_FIELDS",
+    "CatalogEntity",
+    "catalog_body",
+    "decode_catalog",
+    "decode_message",
+    "decode_session",
+    "from_micros",
+    "message_body",
+    "micros",
+    "session_doc",
+    "utf8",
+]
+
+CatalogEntity = TypeVar("CatalogEntity", Agent, Tool, MCPServer, ExternalService)
+M = TypeVar("M", bound=BaseModel)
+
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND: Final = timedelta(microseconds=1)
+NUL: Final = "\x00"
+
+SESSION_FIELDS: Final = ("doc", "created", "activity", "count", "user")
+_SESSION_OUTSIDE: Final = {"created_at", "last_activity", "message_count", "user_id"}
+_MESSAGE_OUTSIDE: Final = {"created_at", "parent_message_id"}
+_CATALOG_OUTSIDE: Final = {"created_at", "name", "mcp_server_id"}
+
+
+def micros(value: datetime) -> int:
+    """Microseconds since the epoch, exactly (integer arithmetic, no float)."""
+    return (value - _EPOCH) // _MICROSECOND
+
+
+def from_micros(value: str | int) -> datetime:
+    return _EPOCH + timedelta(microseconds=int(value))
+
+
+def utf8(text: str, what: str) -> str:
+    """``text`` if it can be stored (UTF-8 encodable), else a validation error naming ``what``."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise RepositoryValidationError(f"{what} is not valid Unicode text") from None
+    return text
+
+
+def _dump(model: BaseModel, exclude: set[str]) -> str:
+    try:
+        return model.model_dump_json(exclude=exclude)
+    except PydanticSerializationError as exc:
+        name = type(model).__name__
+        raise RepositoryValidationError(
+            f"{name} {getattr(model, 'id', '')} cannot be stored: {exc}"
+        ) from None
+
+
+def _load(model: type[M], data: dict[str, Any], where: str) -> M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise RepositoryError(f"stored {where} is not a valid {model.__name__}: {exc}") from None
+
+
+# -- sessions -------------------------------------------------------------------------------
+
+
+def session_doc(session: Session) -> str:
+    if session.user_id is not None:
+        utf8(session.user_id, f"user_id of session {session.id}")
+    return _dump(session, _SESSION_OUTSIDE)
+
+
+def decode_session(row: list[str | None]) -> Session | None:
+    """A session from ``HMGET key *SESSION_FIELDS``, or ``None`` when the key is gone."""
+    doc, created, activity, count, user = row
+    if doc is None or created is None or activity is None:
+        return None
+    data = json.loads(doc)
+    data.update(
+        created_at=from_micros(created),
+        last_activity=from_micros(activity),
+        message_count=int(count or 0),
+        user_id=user,
+    )
+    return _load(Session, data, f"session {data.get('id')}")
+
+
+# -- messages -------------------------------------------------------------------------------
+
+
+def message_body(message: Message) -> str:
+    return _dump(message, _MESSAGE_OUTSIDE)
+
+
+def decode_message(frame: str) -> Message:
+    created, parent, body = frame.split(NUL, 2)
+    data = json.loads(body)
+    data.update(created_at=from_micros(created), parent_message_id=UUID(parent) if parent else None)
+    return _load(Message, data, f"message {data.get('id')}")
+
+
+# -- catalog --------------------------------------------------------------------------------
+
+
+def catalog_body(entity: Agent | Tool | MCPServer | ExternalService) -> str:
+    utf8(entity.name, f"name of {type(entity).__name__} {entity.id}")
+    return _dump(entity, _CATALOG_OUTSIDE)
+
+
+def decode_catalog(model: type[CatalogEntity], frame: str) -> CatalogEntity:
+    created, link, name, body = frame.split(NUL, 3)
+    data = json.loads(body)
+    data.update(created_at=from_micros(created), name=name)
+    if model is Tool:
+        data["mcp_server_id"] = UUID(link) if link else None
+    return _load(model, data, f"{model.__name__} {data.get('id')}")

@@ -1,0 +1,121 @@
+-- Shared head of every session script (scripts.py prepends it).
+-- ARGV[1] '1' on a single server: the script then also maintains the cross-slot keys
+--         (session indexes, message pointers), which it derives from the templates below;
+--         on a cluster ('0') it touches only the session's own slot and returns what the
+--         caller needs to finish the cross-slot part.
+-- ARGV[2] session TTL in seconds (0 = never expire), ARGV[3] now in seconds,
+-- ARGV[4..10] key templates (keys.py: KeySpace.templates); operation arguments from ARGV[11].
+local SINGLE = ARGV[1] == '1'
+local TTL = tonumber(ARGV[2])
+local NOW = tonumber(ARGV[3])
+local T_SESSION, T_MESSAGES, T_ORDER, T_REPLIES = ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+local T_POINTER, T_USER, K_SESSIONS = ARGV[8], ARGV[9], ARGV[10]
+local NUL = '\0'
+local ID_LEN = 36  -- canonical UUID strings: fixed width, so id lists need no separator
+
+local function key(template, id)
+  return string.format(template, id)
+end
+
+local function touch(k)
+  if TTL > 0 then redis.call('EXPIRE', k, TTL) else redis.call('PERSIST', k) end
+end
+
+local function touch_session(sid)
+  touch(key(T_SESSION, sid)); touch(key(T_MESSAGES, sid))
+  touch(key(T_ORDER, sid)); touch(key(T_REPLIES, sid))
+end
+
+-- Compare two canonical decimal integer strings exactly (a Lua number is a double).
+local function int_cmp(a, b)
+  if a == b then return 0 end
+  local neg_a, neg_b = a:sub(1, 1) == '-', b:sub(1, 1) == '-'
+  if neg_a ~= neg_b then return neg_a and -1 or 1 end
+  local r
+  if #a ~= #b then r = (#a < #b) and -1 or 1 else r = (a < b) and -1 or 1 end
+  return neg_a and -r or r
+end
+
+-- A message frame is created .. NUL .. parent .. NUL .. json: Lua never parses the JSON.
+local function parse_frame(frame)
+  local a = frame:find(NUL, 1, true)
+  local b = frame:find(NUL, a + 1, true)
+  return frame:sub(1, a - 1), frame:sub(a + 1, b - 1), frame:sub(b + 1)
+end
+
+local function with_parent(frame, parent)
+  local created, _, body = parse_frame(frame)
+  return created .. NUL .. parent .. NUL .. body
+end
+
+local function add_reply(sid, parent, mid)
+  if parent == '' then return end
+  local k = key(T_REPLIES, sid)
+  redis.call('HSET', k, parent, (redis.call('HGET', k, parent) or '') .. mid)
+end
+
+local function remove_reply(sid, parent, mid)
+  if parent == '' then return end
+  local k = key(T_REPLIES, sid)
+  local ids = redis.call('HGET', k, parent)
+  if not ids then return end
+  for i = 1, #ids, ID_LEN do
+    if ids:sub(i, i + ID_LEN - 1) == mid then
+      ids = ids:sub(1, i - 1) .. ids:sub(i + ID_LEN)
+      break
+    end
+  end
+  if ids == '' then redis.call('HDEL', k, parent) else redis.call('HSET', k, parent, ids) end
+end
+
+-- Message pointers live 2 x TTL and are re-armed (by the caller, in batches) whenever a
+-- write finds the last re-arm TTL/2 or more ago: cheap per write, and never shorter-lived
+-- than the session. Returns 1 when the caller must re-arm this session's pointers now.
+local function pointers_due(skey)
+  local last = redis.call('HGET', skey, 'ptr')
+  if TTL > 0 then
+    if last and NOW - tonumber(last) < TTL / 2 then return 0 end
+    redis.call('HSET', skey, 'ptr', NOW)
+    return 1
+  end
+  if last then redis.call('HDEL', skey, 'ptr'); return 1 end
+  return 0
+end
+
+local function set_pointer(mid, value)
+  if TTL > 0 then
+    redis.call('SET', key(T_POINTER, mid), value, 'EX', 2 * TTL)
+  else
+    redis.call('SET', key(T_POINTER, mid), value)
+  end
+end
+
+local function drop_pointer(sid, mid)
+  local k = key(T_POINTER, mid)
+  local value = redis.call('GET', k)
+  if value and value:sub(1, ID_LEN) == sid then redis.call('DEL', k) end
+end
+
+-- Single server only: index entries with score = last_activity in epoch microseconds.
+-- mode 'set' replaces the score, 'gt' only raises it, 'touch' refreshes the TTL only.
+local function index_session(sid, score, user, mode)
+  local targets = { K_SESSIONS }
+  if user then targets[2] = key(T_USER, user) end
+  for _, k in ipairs(targets) do
+    if mode == 'set' then
+      redis.call('ZADD', k, score, sid)
+    elseif mode == 'gt' then
+      redis.call('ZADD', k, 'GT', score, sid)
+    end
+    touch(k)
+  end
+end
+
+-- The common tail of every successful session write: what a cluster caller needs to
+-- finish the cross-slot part, and whether pointers need re-arming.
+local function session_state(sid)
+  local skey = key(T_SESSION, sid)
+  local state = redis.call('HMGET', skey, 'activity', 'user')
+  local user = state[2]
+  return { sid, state[1], user and 1 or 0, user or '', pointers_due(skey) }
+end

@@ -1,0 +1,219 @@
+"""Messages: stored in their session's slot, found by id through a pointer key."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from typing import Any, Final
+from uuid import UUID
+
+from ai_agent.domain.models import Message, utc_now
+from ai_agent.infrastructure.database.errors import (
+    ConflictError,
+    DuplicateError,
+    RepositoryValidationError,
+)
+from ai_agent.infrastructure.database.redis import codec
+from ai_agent.infrastructure.database.redis.client import text
+from ai_agent.infrastructure.database.redis.scripts import outcome
+from ai_agent.infrastructure.database.redis.sessions import Sessions, SessionState
+
+__all__ = ["Messages"]
+
+# A pointer to another session whose message does not exist (yet) is taken for an
+# in-flight create for this long, and for a leftover of a crash after it.
+_IN_FLIGHT_MICROS: Final = 60 * 1_000_000
+_ID_LEN: Final = 36
+
+
+class Messages:
+    """Message operations; ``sessions`` finishes the cross-slot part of each write."""
+
+    def __init__(self, sessions: Sessions) -> None:
+        self.sessions = sessions
+        self.store = sessions.store
+        self.keys = sessions.keys
+
+    # -- reads -------------------------------------------------------------------------------
+
+    async def get(self, message_id: UUID) -> Message | None:
+        pointer = await self._pointer(message_id)
+        if pointer is None:
+            return None
+        messages = self.keys.messages(pointer[:_ID_LEN])
+        frame = text(await self.store.call(lambda client: client.hget(messages, str(message_id))))
+        return None if frame is None else codec.decode_message(frame)
+
+    async def page(self, session_id: UUID, limit: int, offset: int) -> list[Message]:
+        return await self._read(session_id, offset, offset + limit - 1, newest_first=False)
+
+    async def recent(self, session_id: UUID, limit: int) -> list[Message]:
+        newest = await self._read(session_id, 0, limit - 1, newest_first=True)
+        return newest[::-1]
+
+    async def _read(
+        self, session_id: UUID, start: int, stop: int, *, newest_first: bool
+    ) -> list[Message]:
+        keys = [self.keys.order(session_id), self.keys.messages(session_id)]
+        args = [start, stop, 1 if newest_first else 0]
+        reply = await self.store.script(self.store.scripts.read_messages, keys, args)
+        return [codec.decode_message(frame) for frame in reply[1::2]]
+
+    # -- create ------------------------------------------------------------------------------
+
+    async def create(self, messages: list[Message]) -> list[Message]:
+        """Store the batch in list order, all or nothing (see the package docstring)."""
+        suffix = f"|{codec.micros(utc_now())}"
+        groups: dict[str, list[Message]] = {}
+        for message in messages:
+            groups.setdefault(str(message.session_id), []).append(message)
+        if not self.store.cluster:
+            reply = await self._create_script(list(groups), messages, suffix, check_only=False)
+            payload = outcome(reply, "message")
+            for start in range(0, len(payload), 5):
+                await self.sessions.finish(SessionState.parse(payload[start : start + 5]), "gt")
+            return messages
+        await self._create_on_cluster(groups, messages, suffix)
+        return messages
+
+    async def _create_on_cluster(
+        self, groups: dict[str, list[Message]], messages: list[Message], suffix: str
+    ) -> None:
+        # 1. claim every pointer (a global duplicate check), 2. validate every session's part,
+        # 3. write session by session; a failure in 3 undoes what 3 wrote.
+        claimed = await self._claim(messages, suffix)
+        states: list[SessionState] = []
+        written: list[Message] = []
+        try:
+            if len(groups) > 1:
+                for sid, group in groups.items():
+                    reply = await self._create_script([sid], group, suffix, check_only=True)
+                    outcome(reply, "message")
+            for sid, group in groups.items():
+                reply = await self._create_script([sid], group, suffix, check_only=False)
+                states.append(SessionState.parse(outcome(reply, "message")))
+                written.extend(group)
+        except BaseException:
+            await self._undo(written, claimed)
+            raise
+        await self._point(messages, suffix)
+        for state in states:
+            await self.sessions.finish(state, "gt")
+
+    async def _create_script(
+        self, session_ids: list[str], messages: list[Message], suffix: str, *, check_only: bool
+    ) -> Any:
+        args: list[Any] = [1 if check_only else 0, suffix]
+        for message in messages:
+            parent = message.parent_message_id
+            args += [
+                str(message.session_id),
+                str(message.id),
+                codec.micros(message.created_at),
+                "" if parent is None else str(parent),
+                codec.message_body(message),
+            ]
+        keys = [key for sid in session_ids for key in self.keys.session_slot(sid)]
+        store = self.store
+        header = store.header(time.time())
+        return await store.script(store.scripts.create_messages, keys, header + args)
+
+    async def _claim(self, messages: list[Message], suffix: str) -> list[tuple[str, str]]:
+        """Point every message id at its session unless taken; return what was written."""
+        wanted = [(self.keys.pointer(m.id), f"{m.session_id}{suffix}") for m in messages]
+        expiry = 2 * self.store.ttl or None
+        previous = await self.store.batch(
+            lambda pipe: [pipe.set(k, v, nx=True, get=True, ex=expiry) for k, v in wanted]
+        )
+        claimed: list[tuple[str, str]] = []
+        try:
+            for message, (key, value), owner in zip(messages, wanted, previous, strict=True):
+                if owner is None:
+                    claimed.append((key, value))
+                elif owner[:_ID_LEN] != str(message.session_id):
+                    await self._take_over(message, key, owner, value)
+                    claimed.append((key, value))
+                # else: this session's own pointer; the script decides whether it's a duplicate
+        except BaseException:
+            await self._release(claimed)
+            raise
+        return claimed
+
+    async def _take_over(self, message: Message, key: str, owner: str, value: str) -> None:
+        """Take a pointer held by another session, if that session lacks the message."""
+        other = owner[:_ID_LEN]
+        mid = str(message.id)
+        if await self.store.call(lambda client: client.hexists(self.keys.messages(other), mid)):
+            raise DuplicateError("message", "id", message.id)
+        written_at = int(owner[_ID_LEN + 1 :] or 0)
+        if codec.micros(utc_now()) - written_at < _IN_FLIGHT_MICROS:
+            raise ConflictError(f"message {mid} is being created in session {other}; retry")
+        args = [owner, value, 2 * self.store.ttl]
+        if not await self.store.script(self.store.scripts.swap_pointer, [key], args):
+            raise ConflictError(f"message {mid} was claimed concurrently; retry")
+
+    async def _point(self, messages: list[Message], suffix: str) -> None:
+        """Set the pointers of written messages (a concurrent failure may have released one)."""
+        expiry = 2 * self.store.ttl or None
+        pairs = [(self.keys.pointer(m.id), f"{m.session_id}{suffix}") for m in messages]
+        await self.store.batch(lambda pipe: [pipe.set(k, v, ex=expiry) for k, v in pairs])
+
+    async def _undo(self, written: list[Message], claimed: list[tuple[str, str]]) -> None:
+        # Best effort while an error is already on its way: never mask it.
+        with contextlib.suppress(Exception):
+            for message in reversed(written):
+                await self._delete_in(str(message.session_id), str(message.id))
+        await self._release(claimed)
+
+    async def _release(self, claimed: list[tuple[str, str]]) -> None:
+        with contextlib.suppress(Exception):
+            for key, value in claimed:
+                await self.store.script(self.store.scripts.swap_pointer, [key], [value, "", 0])
+
+    # -- update and delete -------------------------------------------------------------------
+
+    async def update(self, message: Message) -> Message:
+        message.updated_at = utc_now()
+        mid, sid = str(message.id), str(message.session_id)
+        pointer = await self._pointer(message.id)
+        owner = None if pointer is None else pointer[:_ID_LEN]
+        if owner is not None and owner != sid:
+            messages = self.keys.messages(owner)
+            if await self.store.call(lambda client: client.hexists(messages, mid)):
+                raise RepositoryValidationError(
+                    f"message {mid} belongs to session {owner}; its session_id cannot change"
+                )
+        parent = message.parent_message_id
+        args = [sid, mid, "" if parent is None else str(parent), codec.message_body(message)]
+        reply = await self.sessions.run_script("update_message", sid, args)
+        created, *state = outcome(reply, "message")
+        message.created_at = codec.from_micros(created)
+        if self.store.cluster and owner != sid:  # repair a lost or dangling pointer
+            await self._point([message], "|0")
+        await self.sessions.finish(SessionState.parse(state), "touch")
+        return message
+
+    async def delete(self, message_id: UUID) -> bool:
+        pointer = await self._pointer(message_id)
+        if pointer is None:
+            return False
+        key = self.keys.pointer(message_id)
+        if not await self._delete_in(pointer[:_ID_LEN], str(message_id)):
+            # A dangling pointer (a crash mid-write): drop it unless it changed meanwhile.
+            await self.store.script(self.store.scripts.swap_pointer, [key], [pointer, "", 0])
+            return False
+        if self.store.cluster:
+            await self.store.script(self.store.scripts.swap_pointer, [key], [pointer, "", 0])
+        return True
+
+    async def _delete_in(self, session_id: str, message_id: str) -> bool:
+        args = [session_id, message_id]
+        reply = await self.sessions.run_script("delete_message", session_id, args)
+        if reply[0] == "missing":
+            return False
+        await self.sessions.finish(SessionState.parse(outcome(reply, "message")), "touch")
+        return True
+
+    async def _pointer(self, message_id: UUID | str) -> str | None:
+        key = self.keys.pointer(message_id)
+        return text(await self.store.call(lambda client: client.get(key)))
