@@ -25,11 +25,17 @@ import functools
 import inspect
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from ai_agent.infrastructure.database import InMemoryRepository, Repository
+from ai_agent.infrastructure.database import (
+    InMemoryRepository,
+    Repository,
+    SQLiteRepository,
+    migrations,
+)
 
 Builder = Callable[..., AbstractAsyncContextManager[Repository]]
 
@@ -40,8 +46,17 @@ async def memory_backend() -> AsyncIterator[Repository]:
         yield repository
 
 
+@asynccontextmanager
+async def sqlite_backend(tmp_path: Path) -> AsyncIterator[Repository]:
+    path = tmp_path / "contract.db"
+    await migrations.upgrade(f"sqlite:///{path}")
+    async with SQLiteRepository(path) as repository:
+        yield repository
+
+
 BACKENDS: dict[str, Builder] = {
     "memory": memory_backend,
+    "sqlite": sqlite_backend,
 }
 
 

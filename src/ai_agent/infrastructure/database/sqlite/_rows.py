@@ -38,6 +38,7 @@ __all__ = [
     "SESSIONS",
     "TOOLS",
     "Table",
+    "detached",
     "entity_name",
     "from_micros",
     "to_json",
@@ -62,6 +63,15 @@ def from_micros(value: int) -> datetime:
 def to_json(value: object) -> str:
     # allow_nan=False is a second line of defence: the models already reject NaN/infinity.
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def detached(item: E) -> E:
+    """A copy sharing no container with ``item``.
+
+    The copies ``BaseRepository`` hands a backend are validated but shallow: their JSON
+    fields are the caller's own dicts and lists, which a returned entity must not share.
+    """
+    return item.model_copy(deep=True)
 
 
 def _to_column(value: object) -> object:
