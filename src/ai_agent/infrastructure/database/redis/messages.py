@@ -72,9 +72,9 @@ class Messages:
             payload = outcome(reply, "message")
             for start in range(0, len(payload), 5):
                 await self.sessions.finish(SessionState.parse(payload[start : start + 5]), "gt")
-            return messages
-        await self._create_on_cluster(groups, messages, suffix)
-        return messages
+        else:
+            await self._create_on_cluster(groups, messages, suffix)
+        return [message.model_copy(deep=True) for message in messages]
 
     async def _create_on_cluster(
         self, groups: dict[str, list[Message]], messages: list[Message], suffix: str
@@ -191,7 +191,7 @@ class Messages:
         if self.store.cluster and owner != sid:  # repair a lost or dangling pointer
             await self._point([message], "|0")
         await self.sessions.finish(SessionState.parse(state), "touch")
-        return message
+        return message.model_copy(deep=True)
 
     async def delete(self, message_id: UUID) -> bool:
         pointer = await self._pointer(message_id)
