@@ -142,8 +142,8 @@ def make_external_service(**overrides: Any) -> ExternalService:
 
 
 def nested_json(levels: int) -> dict[str, Any]:
-    """A JSON object nested ``levels`` deep, the outermost object counting as level 1."""
-    value: dict[str, Any] = {"leaf": 1}
+    """A JSON object nested ``levels`` deep: the outermost object is level 1, ``{}`` the last."""
+    value: dict[str, Any] = {}
     for _ in range(levels - 1):
         value = {"a": value}
     return value
