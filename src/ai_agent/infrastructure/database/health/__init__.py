@@ -1,0 +1,87 @@
+"""Health monitoring and failover that loses no acknowledged write.
+
+``RepositoryHealthMonitor`` watches a primary repository in the background and, when it
+fails, serves calls from a fallback repository, journaling every write the fallback
+accepts; when the primary is back it replays the journal into it before calls return::
+
+    monitor = RepositoryHealthMonitor(
+        primary_repository=PostgreSQLRepository(settings.database),
+        fallback_repository=SQLiteRepository("fallback.db"),
+        settings=settings,
+    )
+    async with monitor:                                   # or: await monitor.start() / stop()
+        repository = await monitor.get_healthy_repository()
+        await repository.create_session(Session(user_id="user-1"))
+        print(monitor.status())       # breaker state, active side, journal length, last error
+
+**Checks and the breaker.** Every ``observability.health_check_interval`` seconds a
+background task connects (idempotently) and health-checks both repositories, each bounded by
+``health_check_timeout``. Requests never probe. The breaker (``circuit_breaker.policy("db")``)
+opens after ``failure_threshold`` consecutive failures of the primary, counting failed checks
+and calls that raised ``RepositoryConnectionError`` alike (a success resets the count). After
+``recovery_timeout`` seconds it goes half-open: the monitor probes the primary
+(``half_open_max_calls`` good probes in a row), replays the journal, and closes. A failed
+probe or replay opens it again for another ``recovery_timeout``. Requests are never used as
+trial calls: until the journal is replayed, the primary lacks the outage's writes. At start a
+primary that is down, or a journal left by an earlier run, opens the breaker at once.
+
+**Feature flags.** ``fallbacks`` off: calls always go to the primary and its errors surface
+(the journal of an earlier outage is still replayed once the primary is healthy).
+``circuit_breakers`` off: the breaker follows the latest result directly: the first failure
+opens it, and the first good health check starts a one-probe trial with no recovery timeout.
+
+**During an outage** (breaker open or half-open) calls go to the fallback, under these rules:
+
+* Served: ``create_session``, ``create_external_service``; ``create_message(s)`` for sessions
+  created during the outage; updates and deletes of entities created during the outage; reads
+  by id of entities the fallback holds; a session's messages (``get_messages_by_session``,
+  ``get_recent_messages``) when the session was created during the outage (then the fallback
+  holds all of them).
+* Refused with ``RepositoryConnectionError`` ("primary unavailable ..."): anything the
+  fallback cannot answer truthfully or check safely. A read of an id the fallback does not
+  hold (never a false ``None``); every listing (``list_*``: it would be incomplete); a
+  write about an entity the fallback does not hold, such as a message for a session only the
+  primary has, or an update or delete of an older entity (never a false ``NotFoundError`` or
+  ``False``); creating an agent, tool or MCP server (unique names, and a tool's MCP server,
+  can only be checked in the primary). Bad input is still rejected as the primary would
+  (``RepositoryValidationError``), and a ``NotFoundError`` the fallback can vouch for (a
+  missing parent message in a session created during the outage) is raised as such.
+
+**The journal** records each write the fallback accepted, in the order the fallback applied
+it (the write and its entry are one step under a lock): the method name and the entity as
+stored (creates, updates), the batch (``create_messages``) or the id (deletes). With a SQLite
+fallback it is a SQLite file next to the fallback's database
+(``<database>.failover-journal``) and every entry is committed before the call returns, so it
+survives a restart: the next start keeps calls on the fallback and replays it first. With
+any other fallback it is kept in memory, like the fallback's data (``journal_path=`` chooses
+a file explicitly).
+
+**Replay** applies the entries to the primary in journal order, idempotently by id: a create
+meeting an identical record counts as done (its first attempt may have reached the primary),
+updates and deletes are applied again. ``updated_at`` of a replayed update is the primary's
+time of replay, as the repository owns that field. An entry the primary refuses for good (a
+different record under the same id) is set aside in the journal's ``rejected`` table, logged,
+and counted in ``status().rejected_writes``; replay goes on. While the bulk is replayed, new
+writes keep going to the fallback and the journal; then new fallback writes are held briefly
+while the last entries are replayed, calls switch to the primary, and the fallback's copies
+of the replayed entities are deleted (before the fallback accepts another write). Reads that
+were on their way to the fallback during the switch are answered by the primary.
+
+The fallback should be dedicated to failover: the monitor serves what it holds as current.
+A write interrupted by a crash of the process between its fallback write and its journal
+entry was never acknowledged and is not replayed; its copy may stay in the fallback.
+"""
+
+from __future__ import annotations
+
+from ai_agent.infrastructure.database.health._breaker import BreakerState, CircuitBreaker
+from ai_agent.infrastructure.database.health._monitor import HealthStatus, RepositoryHealthMonitor
+from ai_agent.infrastructure.database.health._router import FailoverRepository
+
+__all__ = [
+    "BreakerState",
+    "CircuitBreaker",
+    "FailoverRepository",
+    "HealthStatus",
+    "RepositoryHealthMonitor",
+]

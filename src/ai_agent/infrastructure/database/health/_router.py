@@ -1,0 +1,244 @@
+"""``FailoverRepository``: the ``Repository`` that ``get_healthy_repository()`` returns.
+
+Each call goes to the primary while the breaker is closed (a ``RepositoryConnectionError``
+from it counts toward the breaker, and when that opens the breaker the same call is served
+as an outage call), else through the outage rules of the package docstring. Arguments are
+validated once, by the repository that serves the call; a call refused during an outage
+(a listing, a create with a unique name) is validated by the same ``BaseRepository`` checks
+before it is refused, so bad input fails the same way in every state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from uuid import UUID
+
+from ai_agent.domain.models import Agent, ExternalService, MCPServer, Message, Session, Tool
+from ai_agent.infrastructure.database.contract import DEFAULT_LIST_LIMIT, Repository
+from ai_agent.infrastructure.database.health._replay import encode_entity, encode_messages
+from ai_agent.infrastructure.database.health._routing import Op, Router, exists
+
+__all__ = ["FailoverRepository"]
+
+_LISTING = "a listing from the fallback would be incomplete"
+_UNIQUE = "names can only be checked for uniqueness in the primary"
+
+
+class FailoverRepository(Router):
+    """Routes every call to the primary or, during an outage, to the fallback (journaled)."""
+
+    # -- sessions ----------------------------------------------------------------------------
+
+    async def create_session(self, session: Session) -> Session:
+        return await self._write(
+            lambda r: r.create_session(session),
+            "create_session",
+            encode_entity,
+            undo=lambda r, stored: r.delete_session(stored.id),
+        )
+
+    async def get_session(self, session_id: UUID) -> Session | None:
+        return await self._get(lambda r: r.get_session(session_id), "session", session_id)
+
+    async def list_sessions(
+        self, user_id: str | None = None, limit: int = DEFAULT_LIST_LIMIT, offset: int = 0
+    ) -> list[Session]:
+        return await self._refused(
+            lambda r: r.list_sessions(user_id, limit, offset),
+            lambda c: (c._user_id(user_id), c._page(limit, offset)),
+            _LISTING,
+        )
+
+    async def update_session(self, session: Session) -> Session:
+        return await self._write(
+            lambda r: r.update_session(session),
+            "update_session",
+            encode_entity,
+            genuine=lambda r: exists(r.get_session(session.id)),
+        )
+
+    async def delete_session(self, session_id: UUID) -> bool:
+        op: Op[bool] = lambda r: r.delete_session(session_id)  # noqa: E731
+        return await self._delete(op, "delete_session", "session", session_id)
+
+    # -- messages ----------------------------------------------------------------------------
+
+    async def create_message(self, message: Message) -> Message:
+        return await self._write(
+            lambda r: r.create_message(message),
+            "create_message",
+            encode_entity,
+            # A NotFoundError about a session the fallback holds (its parent message) is true.
+            genuine=lambda r: exists(r.get_session(message.session_id)),
+            undo=lambda r, stored: r.delete_message(stored.id),
+        )
+
+    async def create_messages(self, messages: Sequence[Message]) -> list[Message]:
+        async def all_sessions_held(repository: Repository) -> bool:
+            sessions = {message.session_id for message in messages}
+            return all([await exists(repository.get_session(key)) for key in sessions])
+
+        async def undo(repository: Repository, stored: list[Message]) -> None:
+            for message in stored:
+                await repository.delete_message(message.id)
+
+        return await self._write(
+            lambda r: r.create_messages(messages),
+            "create_messages",
+            encode_messages,
+            genuine=all_sessions_held,
+            undo=undo,
+        )
+
+    async def get_message(self, message_id: UUID) -> Message | None:
+        return await self._get(lambda r: r.get_message(message_id), "message", message_id)
+
+    async def get_messages_by_session(
+        self, session_id: UUID, limit: int = DEFAULT_LIST_LIMIT, offset: int = 0
+    ) -> list[Message]:
+        op: Op[list[Message]] = lambda r: r.get_messages_by_session(session_id, limit, offset)  # noqa: E731
+        return await self._session_messages(op, session_id)
+
+    async def get_recent_messages(self, session_id: UUID, limit: int = 50) -> list[Message]:
+        op: Op[list[Message]] = lambda r: r.get_recent_messages(session_id, limit)  # noqa: E731
+        return await self._session_messages(op, session_id)
+
+    async def update_message(self, message: Message) -> Message:
+        return await self._write(
+            lambda r: r.update_message(message),
+            "update_message",
+            encode_entity,
+            genuine=lambda r: exists(r.get_message(message.id)),
+        )
+
+    async def delete_message(self, message_id: UUID) -> bool:
+        op: Op[bool] = lambda r: r.delete_message(message_id)  # noqa: E731
+        return await self._delete(op, "delete_message", "message", message_id)
+
+    # -- agents ------------------------------------------------------------------------------
+
+    async def create_agent(self, agent: Agent) -> Agent:
+        return await self._refused(
+            lambda r: r.create_agent(agent), lambda c: c._entity(agent, Agent), f"agent {_UNIQUE}"
+        )
+
+    async def get_agent(self, agent_id: UUID) -> Agent | None:
+        return await self._get(lambda r: r.get_agent(agent_id), "agent", agent_id)
+
+    async def list_agents(self, limit: int = DEFAULT_LIST_LIMIT, offset: int = 0) -> list[Agent]:
+        return await self._refused(
+            lambda r: r.list_agents(limit, offset), lambda c: c._page(limit, offset), _LISTING
+        )
+
+    async def update_agent(self, agent: Agent) -> Agent:
+        return await self._write(
+            lambda r: r.update_agent(agent),
+            "update_agent",
+            encode_entity,
+            genuine=lambda r: exists(r.get_agent(agent.id)),
+        )
+
+    async def delete_agent(self, agent_id: UUID) -> bool:
+        op: Op[bool] = lambda r: r.delete_agent(agent_id)  # noqa: E731
+        return await self._delete(op, "delete_agent", "agent", agent_id)
+
+    # -- tools -------------------------------------------------------------------------------
+
+    async def create_tool(self, tool: Tool) -> Tool:
+        return await self._refused(
+            lambda r: r.create_tool(tool),
+            lambda c: c._entity(tool, Tool),
+            f"tool {_UNIQUE}, and its MCP server may exist only there",
+        )
+
+    async def get_tool(self, tool_id: UUID) -> Tool | None:
+        return await self._get(lambda r: r.get_tool(tool_id), "tool", tool_id)
+
+    async def list_tools(
+        self, enabled_only: bool = True, limit: int = DEFAULT_LIST_LIMIT, offset: int = 0
+    ) -> list[Tool]:
+        return await self._refused(
+            lambda r: r.list_tools(enabled_only, limit, offset),
+            lambda c: (c._flag(enabled_only, "enabled_only"), c._page(limit, offset)),
+            _LISTING,
+        )
+
+    async def update_tool(self, tool: Tool) -> Tool:
+        return await self._write(
+            lambda r: r.update_tool(tool),
+            "update_tool",
+            encode_entity,
+            genuine=lambda r: exists(r.get_tool(tool.id)),
+        )
+
+    async def delete_tool(self, tool_id: UUID) -> bool:
+        op: Op[bool] = lambda r: r.delete_tool(tool_id)  # noqa: E731
+        return await self._delete(op, "delete_tool", "tool", tool_id)
+
+    # -- MCP servers -------------------------------------------------------------------------
+
+    async def create_mcp_server(self, server: MCPServer) -> MCPServer:
+        return await self._refused(
+            lambda r: r.create_mcp_server(server),
+            lambda c: c._entity(server, MCPServer),
+            f"MCP server {_UNIQUE}",
+        )
+
+    async def get_mcp_server(self, server_id: UUID) -> MCPServer | None:
+        return await self._get(lambda r: r.get_mcp_server(server_id), "MCP server", server_id)
+
+    async def list_mcp_servers(
+        self, enabled_only: bool = True, limit: int = DEFAULT_LIST_LIMIT, offset: int = 0
+    ) -> list[MCPServer]:
+        return await self._refused(
+            lambda r: r.list_mcp_servers(enabled_only, limit, offset),
+            lambda c: (c._flag(enabled_only, "enabled_only"), c._page(limit, offset)),
+            _LISTING,
+        )
+
+    async def update_mcp_server(self, server: MCPServer) -> MCPServer:
+        return await self._write(
+            lambda r: r.update_mcp_server(server),
+            "update_mcp_server",
+            encode_entity,
+            genuine=lambda r: exists(r.get_mcp_server(server.id)),
+        )
+
+    async def delete_mcp_server(self, server_id: UUID) -> bool:
+        op: Op[bool] = lambda r: r.delete_mcp_server(server_id)  # noqa: E731
+        return await self._delete(op, "delete_mcp_server", "MCP server", server_id)
+
+    # -- external services -------------------------------------------------------------------
+
+    async def create_external_service(self, service: ExternalService) -> ExternalService:
+        return await self._write(
+            lambda r: r.create_external_service(service),
+            "create_external_service",
+            encode_entity,
+            undo=lambda r, stored: r.delete_external_service(stored.id),
+        )
+
+    async def get_external_service(self, service_id: UUID) -> ExternalService | None:
+        op: Op[ExternalService | None] = lambda r: r.get_external_service(service_id)  # noqa: E731
+        return await self._get(op, "external service", service_id)
+
+    async def list_external_services(
+        self, enabled_only: bool = True, limit: int = DEFAULT_LIST_LIMIT, offset: int = 0
+    ) -> list[ExternalService]:
+        return await self._refused(
+            lambda r: r.list_external_services(enabled_only, limit, offset),
+            lambda c: (c._flag(enabled_only, "enabled_only"), c._page(limit, offset)),
+            _LISTING,
+        )
+
+    async def update_external_service(self, service: ExternalService) -> ExternalService:
+        return await self._write(
+            lambda r: r.update_external_service(service),
+            "update_external_service",
+            encode_entity,
+            genuine=lambda r: exists(r.get_external_service(service.id)),
+        )
+
+    async def delete_external_service(self, service_id: UUID) -> bool:
+        op: Op[bool] = lambda r: r.delete_external_service(service_id)  # noqa: E731
+        return await self._delete(op, "delete_external_service", "external service", service_id)

@@ -1,0 +1,568 @@
+"""RepositoryHealthMonitor and its routing repository, on in-memory stores.
+
+The primary is a real ``InMemoryRepository`` with an outage switch: while ``down`` is set,
+every call fails with ``RepositoryConnectionError`` before touching the data, and connecting
+and health checks fail too, as with a server that stopped answering.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import AbstractContextManager
+
+import pytest
+
+from ai_agent.config import feature_flags
+from ai_agent.config.application import ApplicationSettings
+from ai_agent.config.sections import CircuitBreakerSettings, ObservabilitySettings
+from ai_agent.domain.models import (
+    Agent,
+    ExternalService,
+    ExternalServiceType,
+    Message,
+    MessageRole,
+    Session,
+    Tool,
+)
+from ai_agent.infrastructure.database import (
+    InMemoryRepository,
+    NotFoundError,
+    Repository,
+    RepositoryConnectionError,
+    RepositoryHealthMonitor,
+    RepositoryValidationError,
+)
+from ai_agent.infrastructure.database.health import BreakerState, FailoverRepository
+
+
+class OutageRepository(InMemoryRepository):
+    """An in-memory store that can be switched off like a server (see the module docstring)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.down = False
+        self.pings = 0
+        self.latency = 0.0
+        self.error = "memory store unreachable (simulated outage)"
+        #: Go down instead of storing the n-th message from now on (None: never).
+        self.down_at_message: int | None = None
+
+    def _ensure_open(self) -> None:
+        if self.down:
+            raise RepositoryConnectionError(self.error)
+        super()._ensure_open()
+
+    async def _connect(self) -> None:
+        if self.down:
+            raise RepositoryConnectionError(self.error)
+
+    async def _ping(self) -> bool:
+        self.pings += 1
+        return not self.down
+
+    async def _create_message(self, message: Message) -> Message:
+        await asyncio.sleep(self.latency)
+        if self.down_at_message is not None:
+            self.down_at_message -= 1
+            if self.down_at_message == 0:
+                self.down = True
+                raise RepositoryConnectionError("connection reset (simulated outage)")
+        return await super()._create_message(message)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+RECOVERY = 10.0
+
+
+def settings(interval: float = 3600.0, threshold: int = 2) -> ApplicationSettings:
+    return ApplicationSettings(
+        observability=ObservabilitySettings(health_check_interval=interval, health_check_timeout=2),
+        circuit_breaker=CircuitBreakerSettings(
+            db_failure_threshold=threshold, db_recovery_timeout=RECOVERY, db_half_open_max_calls=1
+        ),
+    )
+
+
+@pytest.fixture(autouse=True)
+def _flags() -> Iterator[None]:
+    feature_flags.reset()
+    yield
+    feature_flags.reset()
+
+
+@pytest.fixture
+async def primary() -> AsyncIterator[OutageRepository]:
+    async with OutageRepository() as repository:
+        yield repository
+
+
+@pytest.fixture
+async def fallback() -> AsyncIterator[InMemoryRepository]:
+    async with InMemoryRepository() as repository:
+        yield repository
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+async def monitor(
+    primary: OutageRepository, fallback: InMemoryRepository, clock: Clock
+) -> AsyncIterator[RepositoryHealthMonitor]:
+    # The background checks are an hour apart: each test drives them with check().
+    async with RepositoryHealthMonitor(
+        primary_repository=primary, fallback_repository=fallback, settings=settings(), clock=clock
+    ) as started:
+        yield started
+
+
+@pytest.fixture
+async def repo(monitor: RepositoryHealthMonitor) -> Repository:
+    return await monitor.get_healthy_repository()
+
+
+def session(**fields: object) -> Session:
+    return Session(user_id="user-1", **fields)  # type: ignore[arg-type]
+
+
+def message(session_id: object, content: str = "hi", **fields: object) -> Message:
+    return Message(session_id=session_id, role=MessageRole.USER, content=content, **fields)  # type: ignore[arg-type]
+
+
+def unavailable() -> AbstractContextManager[pytest.ExceptionInfo[RepositoryConnectionError]]:
+    return pytest.raises(RepositoryConnectionError, match="primary unavailable")
+
+
+async def fail_over(repo: Repository, primary: OutageRepository) -> None:
+    """Take the primary down and make calls until the breaker opens (threshold 2)."""
+    primary.down = True
+    with pytest.raises(RepositoryConnectionError, match="simulated outage"):
+        await repo.get_session(session().id)
+    with pytest.raises(RepositoryConnectionError, match="primary unavailable"):
+        await repo.get_session(session().id)
+
+
+async def recover(
+    monitor: RepositoryHealthMonitor, primary: OutageRepository, clock: Clock
+) -> None:
+    primary.down = False
+    clock.now += RECOVERY
+    status = await monitor.check()
+    assert status.state is BreakerState.CLOSED, status
+
+
+# -- healthy -------------------------------------------------------------------------------
+
+
+async def test_healthy_calls_go_to_the_primary_without_probing(
+    repo: Repository, primary: OutageRepository, fallback: InMemoryRepository
+) -> None:
+    assert isinstance(repo, Repository)
+    assert isinstance(repo, FailoverRepository)
+    pings = primary.pings
+    stored = await repo.create_session(session())
+    for index in range(50):
+        await repo.create_message(message(stored.id, f"m{index}"))
+    assert primary.pings == pings  # no health probe on the request path
+    assert (await primary.get_session(stored.id)).message_count == 50  # type: ignore[union-attr]
+    assert await fallback.get_session(stored.id) is None
+    assert len(await repo.list_sessions()) == 1
+
+
+async def test_status_is_a_frozen_snapshot(monitor: RepositoryHealthMonitor) -> None:
+    status = monitor.status()
+    assert status.state is BreakerState.CLOSED and monitor.state is BreakerState.CLOSED
+    assert status.active == "primary"
+    assert status.running and status.primary_healthy and status.fallback_healthy
+    assert (status.failover_count, status.journal_length, status.rejected_writes) == (0, 0, 0)
+    assert status.journal_location == "memory"
+    assert status.last_check is not None and status.last_check.tzinfo is not None
+    with pytest.raises(AttributeError):
+        status.state = BreakerState.OPEN  # type: ignore[misc]
+
+
+# -- failing over ----------------------------------------------------------------------------
+
+
+async def test_failures_below_the_threshold_surface(
+    repo: Repository, primary: OutageRepository
+) -> None:
+    primary.down = True
+    with pytest.raises(RepositoryConnectionError, match="simulated outage"):
+        await repo.create_session(session())
+    primary.down = False
+    assert await repo.create_session(session())  # a success resets the count
+    primary.down = True
+    with pytest.raises(RepositoryConnectionError, match="simulated outage"):
+        await repo.create_session(session())
+
+
+async def test_the_call_that_opens_the_breaker_is_served_by_the_fallback(
+    monitor: RepositoryHealthMonitor,
+    repo: Repository,
+    primary: OutageRepository,
+    fallback: InMemoryRepository,
+) -> None:
+    primary.down = True
+    with pytest.raises(RepositoryConnectionError):
+        await repo.create_session(session())
+    created = await repo.create_session(session(title="during the outage"))
+    assert await fallback.get_session(created.id) == created
+    status = monitor.status()
+    assert (status.state, status.active, status.failover_count) == (
+        BreakerState.OPEN,
+        "fallback",
+        1,
+    )
+    assert status.journal_length == 1
+    assert status.last_error is not None and "simulated outage" in status.last_error
+
+
+async def test_a_failed_health_check_counts_too(
+    monitor: RepositoryHealthMonitor, primary: OutageRepository
+) -> None:
+    primary.down = True
+    assert (await monitor.check()).state is BreakerState.CLOSED
+    status = await monitor.check()
+    assert status.state is BreakerState.OPEN
+    assert status.primary_healthy is False and status.active == "fallback"
+
+
+async def test_outage_serves_what_the_fallback_can_answer_truthfully(
+    repo: Repository, primary: OutageRepository
+) -> None:
+    old = await repo.create_session(session())
+    old_message = await repo.create_message(message(old.id))
+    await fail_over(repo, primary)
+
+    new = await repo.create_session(session(title="new"))
+    first = await repo.create_message(message(new.id, "first"))
+    reply = await repo.create_message(message(new.id, "reply", parent_message_id=first.id))
+    assert (await repo.get_session(new.id)).message_count == 2  # type: ignore[union-attr]
+    assert await repo.get_message(reply.id) == reply
+    assert [m.content for m in await repo.get_messages_by_session(new.id)] == ["first", "reply"]
+    assert [m.content for m in await repo.get_recent_messages(new.id, 1)] == ["reply"]
+    assert await repo.get_messages_by_session(new.id, offset=5) == []  # a real empty page
+    renamed = await repo.update_session(new.model_copy(update={"title": "renamed"}))
+    assert renamed.title == "renamed"
+
+    with unavailable():
+        await repo.get_session(old.id)  # never a false None
+    with unavailable():
+        await repo.get_message(old_message.id)
+    with unavailable():
+        await repo.get_messages_by_session(old.id)  # never a false []
+    with unavailable():
+        await repo.create_message(message(old.id))  # never a false NotFoundError
+    with unavailable():
+        await repo.update_session(old)
+    with unavailable():
+        await repo.delete_session(old.id)  # never a false False
+    with unavailable():
+        await repo.list_sessions()  # it would be incomplete
+    with unavailable():
+        await repo.create_agent(Agent(name="planner"))  # the name is checked in the primary
+    with unavailable():
+        await repo.create_tool(Tool(name="search"))
+    with unavailable():
+        await repo.list_external_services(enabled_only=False)
+
+
+async def test_outage_errors_the_fallback_can_vouch_for_stay_what_they_are(
+    repo: Repository, primary: OutageRepository
+) -> None:
+    await fail_over(repo, primary)
+    new = await repo.create_session(session())
+    with pytest.raises(NotFoundError, match="not found"):
+        # Its session was created during the outage, so the parent would be in the fallback.
+        await repo.create_message(message(new.id, parent_message_id=session().id))
+
+
+async def test_bad_input_is_rejected_the_same_way_in_every_state(
+    repo: Repository, primary: OutageRepository
+) -> None:
+    bad_agent = Agent.model_construct(name="", id=session().id)
+    checks: list[Callable[[], Awaitable[object]]] = [
+        lambda: repo.list_sessions(limit=0),
+        lambda: repo.list_tools(enabled_only="yes"),  # type: ignore[arg-type]
+        lambda: repo.list_sessions(user_id=5),  # type: ignore[arg-type]
+        lambda: repo.create_agent(bad_agent),
+        lambda: repo.get_session("not-a-uuid"),  # type: ignore[arg-type]
+        lambda: repo.create_session("a session"),  # type: ignore[arg-type]
+    ]
+    healthy = []
+    for check in checks:
+        with pytest.raises(RepositoryValidationError) as caught:
+            await check()
+        healthy.append(str(caught.value))
+    await fail_over(repo, primary)
+    for check, expected in zip(checks, healthy, strict=True):
+        with pytest.raises(RepositoryValidationError) as caught:
+            await check()
+        assert str(caught.value) == expected
+
+
+async def test_neither_available() -> None:
+    primary, fallback = OutageRepository(), OutageRepository()
+    primary.down = fallback.down = True
+    monitor = RepositoryHealthMonitor(
+        primary_repository=primary, fallback_repository=fallback, settings=settings()
+    )
+    try:
+        with pytest.raises(RepositoryConnectionError, match="fallback failed its last health"):
+            await monitor.get_healthy_repository()
+        assert monitor.running and monitor.status().fallback_healthy is False
+        fallback.down = False
+        await monitor.check()
+        repo = await monitor.get_healthy_repository()
+        assert await repo.create_session(session())
+    finally:
+        await monitor.stop()
+
+
+# -- failing back ----------------------------------------------------------------------------
+
+
+async def test_recovery_replays_in_order_then_clears_the_fallback(
+    monitor: RepositoryHealthMonitor,
+    repo: Repository,
+    primary: OutageRepository,
+    fallback: InMemoryRepository,
+    clock: Clock,
+) -> None:
+    await fail_over(repo, primary)
+    kept = await repo.create_session(session(title="kept"))
+    gone = await repo.create_session(session(title="gone"))
+    messages = [await repo.create_message(message(kept.id, f"m{index}")) for index in range(4)]
+    await repo.create_messages([message(kept.id, "batch-1"), message(gone.id, "batch-2")])
+    await repo.update_message(messages[1].model_copy(update={"content": "edited"}))
+    assert await repo.delete_message(messages[2].id)
+    assert await repo.delete_session(gone.id)
+    service = await repo.create_external_service(
+        ExternalService(name="llm", service_type=ExternalServiceType.LLM_PROVIDER, endpoint="x")
+    )
+    expected_messages = await fallback.get_messages_by_session(kept.id)
+    expected_session = await fallback.get_session(kept.id)
+    assert monitor.status().journal_length == 11
+
+    clock.now += RECOVERY - 1
+    assert (await monitor.check()).state is BreakerState.OPEN  # not before the timeout
+    await recover(monitor, primary, clock)
+
+    stored = await primary.get_session(kept.id)
+    assert stored is not None and expected_session is not None
+    assert stored.model_dump(exclude={"updated_at"}) == expected_session.model_dump(
+        exclude={"updated_at"}
+    )
+    replayed = await primary.get_messages_by_session(kept.id)
+    assert [(m.id, m.content) for m in replayed] == [(m.id, m.content) for m in expected_messages]
+    assert [m.content for m in replayed] == ["m0", "edited", "m3", "batch-1"]
+    assert await primary.get_session(gone.id) is None
+    assert await primary.get_external_service(service.id) == service
+    # Calls are back on the primary, and the fallback holds nothing of the outage.
+    assert await fallback.get_session(kept.id) is None
+    assert await fallback.get_external_service(service.id) is None
+    assert await repo.get_session(kept.id) == stored
+    status = monitor.status()
+    assert (status.state, status.active, status.journal_length) == (
+        BreakerState.CLOSED,
+        "primary",
+        0,
+    )
+
+
+async def test_replay_is_idempotent_and_sets_aside_what_the_primary_refuses(
+    monitor: RepositoryHealthMonitor,
+    repo: Repository,
+    primary: OutageRepository,
+    clock: Clock,
+) -> None:
+    await fail_over(repo, primary)
+    reached = await repo.create_session(session(title="reached the primary too"))
+    clashing = await repo.create_session(session(title="mine"))
+    after = await repo.create_message(message(reached.id))
+    primary.down = False
+    # Its first attempt got through before the connection broke: the same record is there.
+    await primary.create_session(reached)
+    # Someone else holds this id in the primary with other data: replay must not overwrite it.
+    await primary.create_session(clashing.model_copy(update={"title": "theirs"}))
+    await recover(monitor, primary, clock)
+
+    assert (await primary.get_session(reached.id)).message_count == 1  # type: ignore[union-attr]
+    assert await primary.get_message(after.id) == after
+    assert (await primary.get_session(clashing.id)).title == "theirs"  # type: ignore[union-attr]
+    status = monitor.status()
+    assert (status.rejected_writes, status.journal_length) == (1, 0)
+
+
+async def test_replay_interrupted_by_a_new_failure_resumes_where_it_stopped(
+    monitor: RepositoryHealthMonitor,
+    repo: Repository,
+    primary: OutageRepository,
+    clock: Clock,
+) -> None:
+    await fail_over(repo, primary)
+    target = await repo.create_session(session())
+    for index in range(6):
+        await repo.create_message(message(target.id, f"m{index}"))
+
+    primary.down = False
+    primary.down_at_message = 4
+    clock.now += RECOVERY
+    status = await monitor.check()
+    assert status.state is BreakerState.OPEN
+    assert status.last_error is not None and "replay" in status.last_error
+    assert status.journal_length == 3  # the session and three messages made it
+
+    primary.down = False
+    await recover(monitor, primary, clock)
+    contents = [m.content for m in await primary.get_messages_by_session(target.id)]
+    assert contents == [f"m{index}" for index in range(6)]
+    assert (await primary.get_session(target.id)).message_count == 6  # type: ignore[union-attr]
+
+
+async def test_writes_during_replay_are_neither_lost_nor_reordered(
+    monitor: RepositoryHealthMonitor,
+    repo: Repository,
+    primary: OutageRepository,
+    clock: Clock,
+) -> None:
+    await fail_over(repo, primary)
+    target = await repo.create_session(session())
+    for index in range(100):
+        await repo.create_message(message(target.id, f"before-{index:03}"))
+    primary.latency = 0.001  # replay takes a while
+    primary.down = False
+    clock.now += RECOVERY
+
+    acknowledged: list[Message] = []
+
+    async def writer() -> None:
+        for index in range(60):
+            acknowledged.append(await repo.create_message(message(target.id, f"during-{index:03}")))
+            await asyncio.sleep(0.001)
+
+    check = asyncio.create_task(monitor.check())
+    await writer()
+    assert (await check).state is BreakerState.CLOSED
+    stored = await primary.get_messages_by_session(target.id, limit=1000)
+    contents = [m.content for m in stored]
+    assert contents == sorted(contents, key=lambda c: (c.split("-")[0] != "before", c))
+    assert {m.id for m in acknowledged} <= {m.id for m in stored}
+    assert len(stored) == 160
+    assert (await primary.get_session(target.id)).message_count == 160  # type: ignore[union-attr]
+    assert monitor.status().journal_length == 0
+
+
+# -- flags, lifecycle ------------------------------------------------------------------------
+
+
+async def test_without_fallbacks_errors_surface(
+    monitor: RepositoryHealthMonitor, repo: Repository, primary: OutageRepository
+) -> None:
+    with feature_flags.override("fallbacks", False):
+        primary.down = True
+        for _ in range(4):
+            with pytest.raises(RepositoryConnectionError, match="simulated outage"):
+                await repo.create_session(session())
+        assert monitor.state is BreakerState.OPEN
+        assert monitor.status().active == "primary"
+        with pytest.raises(RepositoryConnectionError, match="fallbacks are off"):
+            await monitor.get_healthy_repository()
+
+
+async def test_without_circuit_breakers_the_first_result_switches(
+    monitor: RepositoryHealthMonitor, repo: Repository, primary: OutageRepository
+) -> None:
+    with feature_flags.override("circuit_breakers", False):
+        primary.down = True
+        created = await repo.create_session(session())  # the first failure fails over
+        assert monitor.state is BreakerState.OPEN
+        primary.down = False
+        assert (await monitor.check()).state is BreakerState.CLOSED  # no recovery timeout
+        assert await primary.get_session(created.id) is not None
+
+
+async def test_a_primary_down_at_start_opens_at_once(
+    fallback: InMemoryRepository, clock: Clock
+) -> None:
+    primary = OutageRepository()
+    primary.down = True
+    monitor = RepositoryHealthMonitor(
+        primary_repository=primary, fallback_repository=fallback, settings=settings(), clock=clock
+    )
+    repo = await monitor.get_healthy_repository()  # starts the monitor, as the seed shows
+    try:
+        assert monitor.running and monitor.state is BreakerState.OPEN
+        assert monitor.status().failover_count == 1
+        created = await repo.create_session(session())
+        await recover(monitor, primary, clock)  # the monitor connects the primary itself
+        assert primary.is_connected and await primary.get_session(created.id) is not None
+    finally:
+        await monitor.stop()
+    assert not primary.is_connected  # the monitor opened it, so the monitor closed it
+    assert fallback.is_connected  # the caller's
+
+
+async def test_a_stopped_monitor_refuses_calls_until_started_again(
+    monitor: RepositoryHealthMonitor, repo: Repository
+) -> None:
+    await monitor.stop()
+    await monitor.stop()  # idempotent
+    with pytest.raises(RepositoryConnectionError, match="monitor is stopped"):
+        await repo.create_session(session())
+    assert not await repo.health_check()
+    assert await monitor.get_healthy_repository() is repo
+    assert await repo.health_check()
+    assert await repo.create_session(session())
+    async with repo:  # the routing repository's lifecycle is the monitor's
+        assert monitor.running
+    assert not monitor.running
+
+
+async def test_the_background_task_fails_over_and_back(fallback: InMemoryRepository) -> None:
+    primary = OutageRepository()
+    fast = ApplicationSettings(
+        observability=ObservabilitySettings(health_check_interval=0.02, health_check_timeout=1),
+        circuit_breaker=CircuitBreakerSettings(db_failure_threshold=2, db_recovery_timeout=0.05),
+    )
+    async with RepositoryHealthMonitor(
+        primary_repository=primary, fallback_repository=fallback, settings=fast
+    ) as monitor:
+        repo = await monitor.get_healthy_repository()
+        primary.down = True
+        await wait_for(lambda: monitor.state is BreakerState.OPEN)
+        created = await repo.create_session(session())
+        primary.down = False
+        await wait_for(lambda: monitor.state is BreakerState.CLOSED)
+        assert await primary.get_session(created.id) is not None
+        assert monitor.status().failover_count == 1
+
+
+async def test_last_error_never_shows_a_password(
+    monitor: RepositoryHealthMonitor, repo: Repository, primary: OutageRepository
+) -> None:
+    primary.error = "cannot reach postgresql://app:s3cr3t@db.internal/agent: refused"
+    primary.down = True
+    with pytest.raises(RepositoryConnectionError):
+        await repo.list_agents()
+    last_error = monitor.status().last_error
+    assert last_error is not None and "s3cr3t" not in last_error and "***" in last_error
+
+
+async def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        assert loop.time() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.01)
