@@ -1,0 +1,130 @@
+"""Rows <-> models, and Python JSON <-> ``jsonb``, for the PostgreSQL backend, in one place.
+
+Column names equal model field names (revision 0001), so a table is described by its model:
+the columns are the model's fields, in field order, and statement parameters follow that
+order. Rows come back through :meth:`Table.decode`, the one place a row becomes a model.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
+
+from ai_agent.domain.models import (
+    Agent,
+    AgentStatus,
+    DomainModel,
+    ExternalService,
+    ExternalServiceType,
+    MCPServer,
+    Message,
+    MessageRole,
+    Session,
+    Tool,
+)
+
+if TYPE_CHECKING:
+    from asyncpg import Record
+
+__all__ = [
+    "AGENTS",
+    "EXTERNAL_SERVICES",
+    "MCP_SERVERS",
+    "MESSAGES",
+    "SESSIONS",
+    "TOOLS",
+    "Table",
+    "decode_json",
+    "encode_json",
+]
+
+M = TypeVar("M", bound=DomainModel)
+
+_SCIENTIFIC = "e+"
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
+def encode_json(value: Any) -> str:
+    """Serialise a (validated) JSON value for a ``jsonb`` parameter.
+
+    ``jsonb`` stores numbers as ``numeric``, which prints ``1e+16`` back as
+    ``10000000000000000``: the float would come back as an int (and ``1e300`` as a different
+    number). Floats that ``repr`` in scientific notation with a positive exponent are
+    therefore written positionally with a fraction (``10000000000000000.0``), which ``jsonb``
+    keeps and ``json.loads`` reads back as the same float. Everything else is ``json.dumps``.
+    """
+    text = _dumps(value)
+    if _SCIENTIFIC not in text:  # fast path: no large float (or a string holding "e+")
+        return text
+    return _encode_positional(value)
+
+
+def _encode_positional(value: Any) -> str:
+    if isinstance(value, float):
+        digits = f"{Decimal(repr(value)):f}"
+        return digits if "." in digits else f"{digits}.0"
+    if isinstance(value, dict):
+        items = (f"{_dumps(key)}:{_encode_positional(item)}" for key, item in value.items())
+        return "{" + ",".join(items) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(_encode_positional(item) for item in value) + "]"
+    return _dumps(value)
+
+
+decode_json = json.loads
+
+
+@dataclass(frozen=True)
+class Table(Generic[M]):
+    """One table: its model, the human name of its entity, and how columns map to fields."""
+
+    name: str
+    entity: str
+    model: type[M]
+    enums: Mapping[str, type[StrEnum]] = field(default_factory=dict)
+    columns: tuple[str, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "columns", tuple(self.model.model_fields))
+
+    @property
+    def column_list(self) -> str:
+        return ", ".join(self.columns)
+
+    def values(self, entity: M, columns: Iterable[str] | None = None) -> list[Any]:
+        """Statement parameters: the entity's fields in ``columns`` order (default: all)."""
+        return [getattr(entity, name) for name in (self.columns if columns is None else columns)]
+
+    def decode(self, row: Record | Mapping[str, Any]) -> M:
+        """Build the model from a row selected with :attr:`column_list`.
+
+        Rows hold only what a validated model wrote (and the schema's constraints keep), so
+        the model is constructed without validating again (measured: 11 us a message instead
+        of 16-24 us). Only enums need converting: they are stored as plain text. Timestamps
+        come back as UTC datetimes and ids as asyncpg's ``uuid.UUID`` subclass (equal to,
+        and hashing like, the standard class).
+        """
+        values = {name: row[name] for name in self.columns}
+        for name, enum in self.enums.items():
+            values[name] = enum(values[name])
+        return cast(M, self.model.model_construct(**values))
+
+
+SESSIONS: Table[Session] = Table("sessions", "session", Session)
+MESSAGES: Table[Message] = Table("messages", "message", Message, {"role": MessageRole})
+AGENTS: Table[Agent] = Table("agents", "agent", Agent, {"status": AgentStatus})
+TOOLS: Table[Tool] = Table("tools", "tool", Tool)
+MCP_SERVERS: Table[MCPServer] = Table("mcp_servers", "MCP server", MCPServer)
+EXTERNAL_SERVICES: Table[ExternalService] = Table(
+    "external_services",
+    "external service",
+    ExternalService,
+    {"service_type": ExternalServiceType},
+)

@@ -1,0 +1,132 @@
+"""Sequential appends: ``create_message`` against hand-written asyncpg, on one server.
+
+Not a test (pytest does not collect it); run it against a migrated database::
+
+    .venv/bin/python tests/integration/postgresql/bench_append.py postgresql://... [count]
+
+Each variant appends ``count`` messages to a fresh session, one after the other:
+
+- ``repository``: ``PostgreSQLRepository.create_message`` (argument validation, the one-statement
+  CTE, a pool acquire and release per call);
+- ``asyncpg CTE``: the same INSERT + UPDATE as one CTE on one dedicated connection, no model
+  validation: the floor for one round trip per append;
+- ``asyncpg pool CTE``: the same, acquiring from a pool with asyncpg's default reset on release;
+- ``asyncpg transaction``: BEGIN, UPDATE, INSERT, COMMIT: four round trips.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from uuid import UUID, uuid4
+
+import asyncpg
+
+from ai_agent.domain.models import Message, MessageRole, Session, utc_now
+from ai_agent.infrastructure.database.postgresql import PostgreSQLRepository
+
+PLAIN_CTE = """
+WITH touched AS (
+    UPDATE sessions SET message_count = message_count + 1,
+                        last_activity = GREATEST(last_activity, $2)
+     WHERE id = $4 RETURNING id
+)
+INSERT INTO messages (id, created_at, updated_at, session_id, role, content, metadata,
+                      tool_calls, parent_message_id)
+SELECT $1, $2, $3, touched.id, $5, $6, $7::jsonb, $8::jsonb, NULL FROM touched
+"""
+UPDATE = """UPDATE sessions SET message_count = message_count + 1,
+            last_activity = GREATEST(last_activity, $2) WHERE id = $1"""
+INSERT = """INSERT INTO messages (id, created_at, updated_at, session_id, role, content,
+            metadata, tool_calls, parent_message_id)
+            VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb, NULL)"""
+METADATA = {"tokens": 12, "model": "gpt-x"}
+TOOL_CALLS = [{"name": "lookup", "arguments": {"invoice": 42}}]
+
+
+def _row(session_id: UUID) -> tuple[object, ...]:
+    now = utc_now()
+    return (
+        uuid4(),
+        now,
+        now,
+        session_id,
+        "user",
+        "Why was I charged twice?",
+        json.dumps(METADATA),
+        json.dumps(TOOL_CALLS),
+    )
+
+
+async def _timed(count: int, append: Callable[[], Awaitable[object]]) -> float:
+    for _ in range(50):  # warm up: prepared statements, connections
+        await append()
+    start = time.perf_counter()
+    for _ in range(count):
+        await append()
+    return time.perf_counter() - start
+
+
+async def _repository(repository: PostgreSQLRepository, count: int) -> float:
+    session = await repository.create_session(Session(user_id="bench"))
+
+    async def append() -> object:
+        message = Message(session_id=session.id, role=MessageRole.USER, content="Why?")
+        message.metadata, message.tool_calls = METADATA, TOOL_CALLS
+        return await repository.create_message(message)
+
+    return await _timed(count, append)
+
+
+async def _plain(connection: asyncpg.Connection, session_id: UUID, count: int) -> float:
+    async def append() -> object:
+        return await connection.execute(PLAIN_CTE, *_row(session_id))
+
+    return await _timed(count, append)
+
+
+async def _pooled(pool: asyncpg.Pool, session_id: UUID, count: int) -> float:
+    async def append() -> object:
+        async with pool.acquire() as connection:
+            return await connection.execute(PLAIN_CTE, *_row(session_id))
+
+    return await _timed(count, append)
+
+
+async def _transaction(connection: asyncpg.Connection, session_id: UUID, count: int) -> float:
+    async def append() -> None:
+        row = _row(session_id)
+        async with connection.transaction():
+            await connection.execute(UPDATE, session_id, row[1])
+            await connection.execute(INSERT, *row)
+
+    return await _timed(count, append)
+
+
+async def main(url: str, count: int) -> None:
+    repository = PostgreSQLRepository.from_url(url, min_pool_size=1, max_pool_size=2)
+    async with repository:
+        session = await repository.create_session(Session(user_id="bench"))
+        results = {"repository": await _repository(repository, count)}
+        dsn = repository.display_url  # only for the header
+        connection = await asyncpg.connect(url)
+        pool = await asyncpg.create_pool(url, min_size=1, max_size=2)
+        try:
+            results["asyncpg CTE"] = await _plain(connection, session.id, count)
+            results["asyncpg pool CTE"] = await _pooled(pool, session.id, count)
+            results["asyncpg transaction"] = await _transaction(connection, session.id, count)
+        finally:
+            await pool.close()
+            await connection.close()
+    floor = results["asyncpg CTE"]
+    print(f"{count} sequential appends at {dsn}")
+    for name, seconds in results.items():
+        each, ratio = seconds * 1e6 / count, seconds / floor
+        print(f"  {name:<20} {each:8.1f} us/append {count / seconds:8.0f}/s  x{ratio:.2f}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 2000))
