@@ -74,7 +74,7 @@ class Catalog(Generic[CatalogEntity]):
             "" if link is None else str(link),
             entity.name,
             codec.catalog_body(entity),
-            1 if getattr(entity, "enabled", True) else 0,
+            1 if getattr(entity, "enabled", False) else 0,  # agents have no enabled index
             1 if self.unique_names else 0,
         ]
         reply = await self.store.script(self.store.scripts.catalog_write, self._keys, args)

@@ -114,6 +114,7 @@ class Store:
     def __init__(
         self,
         client: Client,
+        scripts: Scripts,
         keys: KeySpace,
         *,
         session_ttl: int,
@@ -124,7 +125,7 @@ class Store:
         self.keys = keys
         self.ttl = session_ttl
         self.cluster = isinstance(client, RedisCluster)
-        self.scripts = Scripts.register(client)
+        self.scripts = scripts
         self._pool_timeout = pool_timeout
         self._permits = asyncio.Semaphore(max_connections) if self.cluster else None
         self._max_connections = max_connections

@@ -22,6 +22,7 @@ from ai_agent.infrastructure.database.redis.client import (
 )
 from ai_agent.infrastructure.database.redis.keys import KeySpace
 from ai_agent.infrastructure.database.redis.messages import Messages
+from ai_agent.infrastructure.database.redis.scripts import Scripts
 from ai_agent.infrastructure.database.redis.sessions import Sessions
 
 __all__ = ["RedisRepository"]
@@ -101,12 +102,15 @@ class RedisRepository(BaseRepository):
             if isinstance(client, RedisCluster):
                 await client.initialize()
             await client.ping()
+            scripts = Scripts.register(client)
+            await scripts.load(client)
         except BaseException:
             if self._given is None:
                 await client.aclose()
             raise
         store = Store(
             client,
+            scripts,
             self.keys,
             session_ttl=self.settings.session_ttl,
             max_connections=self.settings.max_connections,

@@ -37,6 +37,7 @@ SESSION_SCRIPTS = (
 )
 _CATALOG_SCRIPTS = ("catalog_write", "catalog_delete")
 _PLAIN_SCRIPTS = ("read_messages", "catalog_list", "drop_dead_entry", "swap_pointer")
+_ALL = (*SESSION_SCRIPTS, *_CATALOG_SCRIPTS, *_PLAIN_SCRIPTS)
 
 # Script nouns -> the entity names used in error messages.
 _ENTITY = {"parent": "parent message", "mcp_server": "MCP server"}
@@ -75,8 +76,13 @@ class Scripts:
 
     @classmethod
     def register(cls, client: Any) -> Scripts:
-        names = (*SESSION_SCRIPTS, *_CATALOG_SCRIPTS, *_PLAIN_SCRIPTS)
-        return cls(**{name: client.register_script(source(name)) for name in names})
+        return cls(**{name: client.register_script(source(name)) for name in _ALL})
+
+    async def load(self, client: Any) -> None:
+        """SCRIPT LOAD every script (every primary of a cluster), so first calls take one
+        round trip; a server that forgets them later is handled by ``AsyncScript``."""
+        for name in _ALL:
+            await client.script_load(source(name))
 
 
 def outcome(reply: Any, entity: str) -> list[Any]:

@@ -1,0 +1,229 @@
+"""Key layout, hash slots, TTLs and their refresh, and index repair on a single server and a
+cluster (``target``)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import uuid4
+
+import pytest
+from redis.crc import key_slot
+
+from ai_agent.domain.models import (
+    Agent,
+    ExternalService,
+    ExternalServiceType,
+    MCPServer,
+    Message,
+    MessageRole,
+    Session,
+    Tool,
+)
+from ai_agent.infrastructure.database import RedisRepository
+
+MakeRepository = Callable[..., Awaitable[RedisRepository]]
+
+
+def message(session: Session, content: str = "hi", **fields: Any) -> Message:
+    return Message(session_id=session.id, role=MessageRole.USER, content=content, **fields)
+
+
+async def stored_keys(repository: RedisRepository) -> set[str]:
+    client = repository.client
+    assert client is not None
+    return {key async for key in client.scan_iter(match=repository.keys.pattern())}
+
+
+async def ttl(repository: RedisRepository, key: str) -> int:
+    client = repository.client
+    assert client is not None
+    return int(await client.ttl(key))
+
+
+async def test_keys_have_the_documented_shapes(make_repository: MakeRepository) -> None:
+    repository = await make_repository(key_prefix=f"app-{uuid4().hex[:8]}")
+    session = await repository.create_session(Session(user_id="alice"))
+    first = await repository.create_message(message(session))
+    second = await repository.create_message(message(session, parent_message_id=first.id))
+    server = await repository.create_mcp_server(MCPServer(name="s", endpoint="http://s"))
+    await repository.create_tool(Tool(name="t", mcp_server_id=server.id))
+    await repository.create_agent(Agent(name="a"))
+    await repository.create_external_service(
+        ExternalService(name="e", service_type=ExternalServiceType.CACHE, endpoint="redis://e")
+    )
+
+    p, sid = f"{repository.keys.prefix}:v1", session.id
+    catalog = f"{p}:catalog:{{{repository.keys.prefix}}}"
+    assert await stored_keys(repository) == {
+        f"{p}:session:{{{sid}}}",
+        f"{p}:session:{{{sid}}}:messages",
+        f"{p}:session:{{{sid}}}:order",
+        f"{p}:session:{{{sid}}}:replies",
+        f"{p}:message:{{{first.id}}}",
+        f"{p}:message:{{{second.id}}}",
+        f"{p}:sessions",
+        f"{p}:user-sessions:alice",
+        *(f"{catalog}:{kind}s" for kind in ("agent", "tool", "mcp_server", "external_service")),
+        *(f"{catalog}:{kind}s:by-name" for kind in ("agent", "tool", "mcp_server")),
+        f"{catalog}:external_services:by-name",
+        *(f"{catalog}:{kind}s:enabled" for kind in ("tool", "mcp_server", "external_service")),
+        f"{catalog}:mcp_servers:tools",
+    }
+
+
+async def test_a_session_and_its_messages_share_one_slot(make_repository: MakeRepository) -> None:
+    repository = await make_repository()
+    keys = repository.keys
+    slots = {key_slot(key.encode()) for key in keys.session_slot(uuid4())}
+    assert len(slots) == 1
+    catalog = [key for kind in ("agent", "tool") for key in keys.catalog_keys(kind)]
+    assert len({key_slot(key.encode()) for key in catalog}) == 1
+
+
+@pytest.mark.parametrize("prefix", ["", "a{b}", "nul\x00"])
+def test_a_prefix_that_would_break_hash_tags_is_rejected(prefix: str) -> None:
+    from ai_agent.config.settings import RedisSettings
+
+    with pytest.raises(ValueError, match="prefix"):
+        RedisRepository(RedisSettings.model_construct(key_prefix=prefix))
+
+
+async def test_session_keys_expire_and_catalog_keys_never(make_repository: MakeRepository) -> None:
+    repository = await make_repository(session_ttl=120)
+    keys = repository.keys
+    session = await repository.create_session(Session(user_id="u"))
+    reply = await repository.create_message(message(session))
+    await repository.create_message(message(session, parent_message_id=reply.id))
+    agent = await repository.create_agent(Agent(name="a"))
+
+    for key in [*keys.session_slot(session.id), keys.sessions, keys.user_sessions("u")]:
+        assert 110 <= await ttl(repository, key) <= 120, key
+    assert 230 <= await ttl(repository, keys.pointer(reply.id)) <= 240
+    for key in keys.catalog_keys("agent")[:2]:
+        assert await ttl(repository, key) == -1, key
+    assert await repository.get_agent(agent.id) == agent
+
+
+async def test_every_write_to_a_session_refreshes_its_ttl(make_repository: MakeRepository) -> None:
+    repository = await make_repository(session_ttl=300)
+    client, keys = repository.client, repository.keys
+    assert client is not None
+    session = await repository.create_session(Session(user_id="u"))
+    first = await repository.create_message(message(session))
+    second = await repository.create_message(message(session, parent_message_id=first.id))
+    watched = [*keys.session_slot(session.id), keys.sessions, keys.user_sessions("u")]
+
+    async def shorten() -> None:
+        for key in watched:
+            await client.expire(key, 5)
+
+    writes: list[Callable[[], Awaitable[object]]] = [
+        lambda: repository.create_message(message(session)),
+        lambda: repository.update_session(session),
+        lambda: repository.update_message(second),
+        lambda: repository.delete_message(first.id),
+    ]
+    for write in writes:
+        await shorten()
+        await write()
+        for key in watched:
+            left = await ttl(repository, key)
+            assert left > 290 or (key.endswith(":replies") and left == -2), key  # -2: emptied
+
+
+async def test_no_ttl_when_session_ttl_is_zero(make_repository: MakeRepository) -> None:
+    repository = await make_repository(session_ttl=0)
+    session = await repository.create_session(Session(user_id="u"))
+    created = await repository.create_message(message(session))
+    keys = repository.keys
+    for key in [keys.session(session.id), keys.messages(session.id), keys.pointer(created.id)]:
+        assert await ttl(repository, key) == -1, key
+
+
+async def test_pointers_are_re_armed_once_due(make_repository: MakeRepository) -> None:
+    repository = await make_repository(session_ttl=100)
+    client, keys = repository.client, repository.keys
+    assert client is not None
+    session = await repository.create_session(Session())
+    old = await repository.create_message(message(session))
+    await client.expire(keys.pointer(old.id), 30)
+
+    await repository.create_message(message(session))  # re-armed at create: not due yet
+    assert await ttl(repository, keys.pointer(old.id)) <= 30
+
+    await client.hset(keys.session(session.id), "ptr", int(time.time()) - 60)  # TTL/2 ago
+    await repository.create_message(message(session))
+    assert await ttl(repository, keys.pointer(old.id)) > 190
+    assert await repository.get_message(old.id) == old
+
+
+async def test_expired_sessions_leave_the_listing(make_repository: MakeRepository) -> None:
+    repository = await make_repository(session_ttl=1)
+    client, keys = repository.client, repository.keys
+    assert client is not None
+    gone = await repository.create_session(Session(user_id="u"))
+    await asyncio.sleep(1.3)
+    kept = await repository.create_session(Session(user_id="u"))  # re-arms the indexes' TTL
+
+    assert await repository.get_session(gone.id) is None
+    assert [s.id for s in await repository.list_sessions("u")] == [kept.id]
+    assert [s.id for s in await repository.list_sessions()] == [kept.id]
+    assert await client.zscore(keys.user_sessions("u"), str(gone.id)) is None
+    assert await client.zscore(keys.sessions, str(gone.id)) is None
+
+
+async def test_dead_entries_before_the_offset_do_not_shift_pages(
+    make_repository: MakeRepository,
+) -> None:
+    repository = await make_repository()
+    client = repository.client
+    assert client is not None
+    t0 = datetime(2024, 1, 1, tzinfo=UTC)
+    sessions = [
+        await repository.create_session(Session(last_activity=t0 + timedelta(minutes=i)))
+        for i in range(6)
+    ]
+    newest_first = sessions[::-1]
+    for dead in (newest_first[0], newest_first[2]):  # as if they had expired
+        await client.delete(repository.keys.session(dead.id))
+    alive = [s.id for s in newest_first if s not in (newest_first[0], newest_first[2])]
+
+    assert [s.id for s in await repository.list_sessions(limit=2, offset=1)] == alive[1:3]
+    assert await client.zcard(repository.keys.sessions) == 4
+    assert [s.id for s in await repository.list_sessions()] == alive
+
+
+async def test_activity_is_compared_exactly_at_the_ends_of_time(
+    make_repository: MakeRepository,
+) -> None:
+    repository = await make_repository()
+    start = datetime(1, 1, 1, tzinfo=UTC)  # -6.2e16 µs: a double cannot tell 1 µs apart here
+    session = await repository.create_session(Session(last_activity=start))
+    later = start + timedelta(microseconds=1)
+    await repository.create_message(message(session, created_at=later))
+    stored = await repository.get_session(session.id)
+    assert stored is not None
+    assert stored.last_activity == later
+
+    await repository.create_message(message(session, created_at=start))  # never moves back
+    stored = await repository.get_session(session.id)
+    assert stored is not None
+    assert stored.last_activity == later
+
+
+async def test_text_that_is_not_unicode_is_rejected_cleanly(
+    make_repository: MakeRepository,
+) -> None:
+    from ai_agent.infrastructure.database import RepositoryValidationError
+
+    repository = await make_repository()
+    with pytest.raises(RepositoryValidationError, match="cannot be stored"):
+        await repository.create_agent(Agent(name="a", description="lone \ud800 surrogate"))
+    with pytest.raises(RepositoryValidationError, match="cannot be stored"):
+        await repository.create_session(Session(metadata={"k": "\udfff"}))
+    assert await repository.list_agents() == []
+    assert await repository.list_sessions() == []
