@@ -27,11 +27,15 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import pytest
 
+from ai_agent.config.settings import RedisSettings
 from ai_agent.infrastructure.database import (
     InMemoryRepository,
+    PostgreSQLRepository,
+    RedisRepository,
     Repository,
     SQLiteRepository,
     migrations,
@@ -54,9 +58,57 @@ async def sqlite_backend(tmp_path: Path) -> AsyncIterator[Repository]:
         yield repository
 
 
+_migrated_postgres: set[str] = set()
+
+
+@asynccontextmanager
+async def postgresql_backend(postgres_url: str) -> AsyncIterator[Repository]:
+    if postgres_url not in _migrated_postgres:  # once per test session
+        await migrations.upgrade(postgres_url)
+        _migrated_postgres.add(postgres_url)
+    repository = PostgreSQLRepository.from_url(postgres_url, min_pool_size=1, max_pool_size=10)
+    async with repository:
+        assert repository.pool is not None
+        async with repository.pool.acquire() as connection:  # empty before, whatever ran last
+            await connection.execute(
+                "TRUNCATE sessions, messages, agents, tools, mcp_servers, external_services "
+                "RESTART IDENTITY CASCADE"
+            )
+        yield repository
+
+
+@asynccontextmanager
+async def redis_backend(redis_url: str) -> AsyncIterator[Repository]:
+    async with _redis_repository(redis_url, cluster_mode=False) as repository:
+        yield repository
+
+
+@asynccontextmanager
+async def redis_cluster_backend(redis_cluster_url: str) -> AsyncIterator[Repository]:
+    async with _redis_repository(redis_cluster_url, cluster_mode=True) as repository:
+        yield repository
+
+
+@asynccontextmanager
+async def _redis_repository(url: str, *, cluster_mode: bool) -> AsyncIterator[Repository]:
+    """A fresh key prefix per test; its keys are deleted after it (SCAN: cleanup only)."""
+    prefix = f"test-{uuid4().hex}"
+    settings = RedisSettings.from_url(url, key_prefix=prefix, cluster_mode=cluster_mode)
+    async with RedisRepository(settings) as repository:
+        try:
+            yield repository
+        finally:
+            if (client := repository.client) is not None:  # scan_iter visits every master
+                async for key in client.scan_iter(match=repository.keys.pattern(), count=1000):
+                    await client.delete(key)
+
+
 BACKENDS: dict[str, Builder] = {
     "memory": memory_backend,
     "sqlite": sqlite_backend,
+    "postgresql": postgresql_backend,
+    "redis": redis_backend,
+    "redis_cluster": redis_cluster_backend,
 }
 
 

@@ -33,6 +33,7 @@ if TYPE_CHECKING:  # the lazily loaded names, for type checkers
     )
     from ai_agent.infrastructure.database.health import RepositoryHealthMonitor
     from ai_agent.infrastructure.database.memory import InMemoryRepository
+    from ai_agent.infrastructure.database.postgresql import PostgreSQLRepository
     from ai_agent.infrastructure.database.redis import RedisRepository
     from ai_agent.infrastructure.database.sqlite import SQLiteRepository
 
