@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from ai_agent.infrastructure.database.base import BaseRepository
 from ai_agent.infrastructure.database.errors import (
@@ -77,6 +78,14 @@ _SCHEMES = {
 }
 
 
+def _redacted(url: str, scheme: str) -> str:
+    """The URL with its password hidden; only the scheme when it does not parse."""
+    try:
+        return str(make_url(url))
+    except (ArgumentError, ValueError):
+        return f"{scheme}://..." if scheme else "(not a URL)"
+
+
 class MissingDriverError(RepositoryError, ImportError):
     """A backend's optional driver is not installed; the message names the extra."""
 
@@ -126,10 +135,9 @@ class RepositoryFactory:
         scheme = url.partition("://")[0].lower() if "://" in url else ""
         backend = _SCHEMES.get(scheme)
         if backend is None:
-            shown = make_url(url) if scheme else url
             raise RepositoryError(
-                f"unsupported repository URL {str(shown)!r}; expected a scheme among "
-                f"{', '.join(sorted(_SCHEMES))}"
+                f"unsupported repository URL {_redacted(url, scheme)!r}; expected a scheme "
+                f"among {', '.join(sorted(_SCHEMES))}"
             )
         repository_class = load_backend(backend)
         if backend == "memory":
