@@ -28,11 +28,9 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
-from uuid import uuid4
 
 import pytest
 
-from ai_agent.config.settings import RedisSettings
 from ai_agent.config.settings import RedisSettings
 from ai_agent.infrastructure.database import (
     InMemoryRepository,
@@ -105,38 +103,10 @@ async def _redis_repository(url: str, *, cluster_mode: bool) -> AsyncIterator[Re
                     await client.delete(key)
 
 
-@asynccontextmanager
-async def redis_backend(redis_url: str) -> AsyncIterator[Repository]:
-    async with _redis_repository(redis_url, cluster_mode=False) as repository:
-        yield repository
-
-
-@asynccontextmanager
-async def redis_cluster_backend(redis_cluster_url: str) -> AsyncIterator[Repository]:
-    async with _redis_repository(redis_cluster_url, cluster_mode=True) as repository:
-        yield repository
-
-
-@asynccontextmanager
-async def _redis_repository(url: str, *, cluster_mode: bool) -> AsyncIterator[Repository]:
-    """A fresh key prefix per test; its keys are deleted after it (SCAN: cleanup only)."""
-    prefix = f"test-{uuid4().hex}"
-    settings = RedisSettings.from_url(url, key_prefix=prefix, cluster_mode=cluster_mode)
-    async with RedisRepository(settings) as repository:
-        try:
-            yield repository
-        finally:
-            if (client := repository.client) is not None:  # scan_iter visits every master
-                async for key in client.scan_iter(match=repository.keys.pattern(), count=1000):
-                    await client.delete(key)
-
-
 BACKENDS: dict[str, Builder] = {
     "memory": memory_backend,
     "sqlite": sqlite_backend,
     "postgresql": postgresql_backend,
-    "redis": redis_backend,
-    "redis_cluster": redis_cluster_backend,
     "redis": redis_backend,
     "redis_cluster": redis_cluster_backend,
 }
