@@ -18,6 +18,7 @@ import typer
 
 from ai_agent import __version__
 from ai_agent.cli.config import config_app
+from ai_agent.cli.db import db_app
 from ai_agent.cli.demo import demo
 from ai_agent.config.errors import ConfigurationError
 
@@ -33,6 +34,7 @@ app = typer.Typer(
 )
 
 app.add_typer(config_app, name="config")
+app.add_typer(db_app, name="db")
 app.command(name="demo")(demo)
 
 
