@@ -45,6 +45,8 @@ class _SessionRecord:
 
 
 class Conversations:
+    """Sessions, messages and their indexes; every check of an operation precedes its writes."""
+
     def __init__(self) -> None:
         self._sessions: dict[UUID, _SessionRecord] = {}
         self._by_activity: SortedKeys[ActivityKey] = SortedKeys()
