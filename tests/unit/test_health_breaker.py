@@ -131,7 +131,7 @@ async def test_journal_keeps_order_and_counts(journal: Journal) -> None:
     assert journal.pending_count == 5
     first_two = await journal.pending(2)
     assert [entry.operation for entry in first_two] == ["op0", "op1"]
-    await journal.mark_applied(first_two[0])
+    await journal.mark_applied(first_two[:1])
     await journal.reject(first_two[1], "different record under the same id")
     assert (journal.pending_count, journal.applied_count, journal.rejected_count) == (3, 2, 1)
     assert [entry.operation for entry in await journal.pending(10)] == ["op2", "op3", "op4"]
@@ -148,7 +148,7 @@ async def test_sqlite_journal_survives_reopening(tmp_path: Path) -> None:
     await first.open()
     for index in range(3):
         await first.append("create_session", f'{{"n": {index}}}')
-    await first.mark_applied((await first.pending(1))[0])
+    await first.mark_applied(await first.pending(1))
     await first.close()
 
     second = SQLiteJournal(path)

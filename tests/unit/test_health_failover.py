@@ -61,14 +61,24 @@ class OutageRepository(InMemoryRepository):
         self.pings += 1
         return not self.down
 
+    def _count_messages(self, count: int) -> None:
+        if self.down_at_message is None:
+            return
+        self.down_at_message -= count
+        if self.down_at_message <= 0:
+            self.down_at_message = None
+            self.down = True
+            raise RepositoryConnectionError("connection reset (simulated outage)")
+
     async def _create_message(self, message: Message) -> Message:
         await asyncio.sleep(self.latency)
-        if self.down_at_message is not None:
-            self.down_at_message -= 1
-            if self.down_at_message == 0:
-                self.down = True
-                raise RepositoryConnectionError("connection reset (simulated outage)")
+        self._count_messages(1)
         return await super()._create_message(message)
+
+    async def _create_messages(self, messages: list[Message]) -> list[Message]:
+        await asyncio.sleep(self.latency)
+        self._count_messages(len(messages))  # all or nothing, like the real thing
+        return await super()._create_messages(messages)
 
 
 class Clock:
@@ -381,6 +391,26 @@ async def test_recovery_replays_in_order_then_clears_the_fallback(
     )
 
 
+async def test_copies_the_fallback_could_not_clear_are_never_served_later(
+    primary: OutageRepository, clock: Clock
+) -> None:
+    fallback = OutageRepository()
+    async with RepositoryHealthMonitor(
+        primary_repository=primary, fallback_repository=fallback, settings=settings(), clock=clock
+    ) as monitor:
+        repo = await monitor.get_healthy_repository()
+        await fail_over(repo, primary)
+        created = await repo.create_session(session(title="old"))
+        fallback.down = True  # the failback cannot clear its copy
+        await recover(monitor, primary, clock)
+        fallback.down = False
+        await repo.update_session(created.model_copy(update={"title": "new"}))
+        await fail_over(repo, primary)
+        with unavailable():  # not the stale copy titled "old"
+            await repo.get_session(created.id)
+        assert await fallback.get_session(created.id) is None
+
+
 async def test_replay_is_idempotent_and_sets_aside_what_the_primary_refuses(
     monitor: RepositoryHealthMonitor,
     repo: Repository,
@@ -414,15 +444,19 @@ async def test_replay_interrupted_by_a_new_failure_resumes_where_it_stopped(
     await fail_over(repo, primary)
     target = await repo.create_session(session())
     for index in range(6):
+        if index == 2:
+            target = await repo.update_session(target.model_copy(update={"title": "t"}))
         await repo.create_message(message(target.id, f"m{index}"))
 
+    # Replayed as: session, [m0 m1] in one batch, the update, then [m2 m3 m4 m5], which
+    # meets the failure: the primary goes down on storing its 3rd message from now.
     primary.down = False
-    primary.down_at_message = 4
+    primary.down_at_message = 3
     clock.now += RECOVERY
     status = await monitor.check()
     assert status.state is BreakerState.OPEN
     assert status.last_error is not None and "replay" in status.last_error
-    assert status.journal_length == 3  # the session and three messages made it
+    assert status.journal_length == 4  # the session, m0, m1 and the update made it
 
     primary.down = False
     await recover(monitor, primary, clock)

@@ -107,8 +107,8 @@ class Journal(ABC):
         """The oldest ``limit`` entries not yet replayed, oldest first."""
 
     @abstractmethod
-    async def mark_applied(self, entry: JournalEntry) -> None:
-        """The entry reached the primary."""
+    async def mark_applied(self, entries: list[JournalEntry]) -> None:
+        """These entries (the oldest pending ones, in order) reached the primary."""
 
     @abstractmethod
     async def reject(self, entry: JournalEntry, reason: str) -> None:
@@ -153,8 +153,9 @@ class MemoryJournal(Journal):
     async def pending(self, limit: int) -> list[JournalEntry]:
         return [entry for _, entry in zip(range(limit), self._pending, strict=False)]
 
-    async def mark_applied(self, entry: JournalEntry) -> None:
-        self._take(entry)
+    async def mark_applied(self, entries: list[JournalEntry]) -> None:
+        for entry in entries:
+            self._take(entry)
 
     async def reject(self, entry: JournalEntry, reason: str) -> None:
         self._take(entry)
@@ -262,10 +263,13 @@ class SQLiteJournal(Journal):
             for seq, operation, payload, recorded in self._db().execute(sql, (applied,))
         ]
 
-    def _mark(self, seq: int) -> None:
-        self._db().execute(_MARK, (seq,))
-        self.pending_count -= 1
-        self.applied_count += 1
+    def _mark(self, seqs: list[int]) -> None:
+        db = self._db()
+        with db:  # one transaction, one commit for the whole group
+            db.execute("BEGIN")
+            db.executemany(_MARK, [(seq,) for seq in seqs])
+        self.pending_count -= len(seqs)
+        self.applied_count += len(seqs)
 
     def _reject(self, entry: JournalEntry, reason: str) -> None:
         row = (entry.seq, entry.operation, entry.payload, entry.recorded_at.isoformat())
@@ -290,8 +294,8 @@ class SQLiteJournal(Journal):
     async def pending(self, limit: int) -> list[JournalEntry]:
         return await self._call(self._select, 0, limit)
 
-    async def mark_applied(self, entry: JournalEntry) -> None:
-        await self._call(self._mark, entry.seq)
+    async def mark_applied(self, entries: list[JournalEntry]) -> None:
+        await self._call(self._mark, [entry.seq for entry in entries])
 
     async def reject(self, entry: JournalEntry, reason: str) -> None:
         await self._call(self._reject, entry, reason)

@@ -322,9 +322,12 @@ class RepositoryHealthMonitor:
         journal = failover.journal
         replayed = 0
         for _ in range(_UNLOCKED_PASSES):
-            if journal.pending_count <= _UNLOCKED_TAIL:
+            before = journal.pending_count
+            if before <= _UNLOCKED_TAIL:
                 break
-            replayed += await drain(failover.primary, journal, budget=journal.pending_count)
+            replayed += await drain(failover.primary, journal, budget=before)
+            if journal.pending_count > before // 2:
+                break  # new writes keep pace with replay: hold them for the rest
         async with failover.write_lock:
             replayed += await drain(failover.primary, journal)
             if failover.breaker.state is not BreakerState.HALF_OPEN:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 from uuid import UUID
 
@@ -130,13 +130,16 @@ async def apply(primary: Repository, entry: JournalEntry) -> None:
         raise RepositoryError(f"unknown journal operation {entry.operation!r}")
 
 
+_REFUSED = (RepositoryError, ValidationError, ValueError, KeyError, TypeError)
+
+
 async def replay_entry(primary: Repository, journal: Journal, entry: JournalEntry) -> None:
     """Apply ``entry`` and record the outcome; connection failures and conflicts propagate."""
     try:
         await apply(primary, entry)
     except (RepositoryConnectionError, ConflictError):
         raise
-    except (RepositoryError, ValidationError, ValueError, KeyError, TypeError) as exc:
+    except _REFUSED as exc:
         reason = f"{type(exc).__name__}: {exc}"
         logger.error(
             "failover journal entry %d (%s) refused by the primary and set aside: %s",
@@ -146,20 +149,57 @@ async def replay_entry(primary: Repository, journal: Journal, entry: JournalEntr
         )
         await journal.reject(entry, reason)
         return
-    await journal.mark_applied(entry)
+    await journal.mark_applied([entry])
+
+
+def _messages_of(entry: JournalEntry) -> list[Message]:
+    if entry.operation == "create_messages":
+        return _MESSAGES.validate_json(entry.payload)
+    return [Message.model_validate_json(entry.payload)]
+
+
+def _groups(entries: list[JournalEntry]) -> Iterator[list[JournalEntry]]:
+    """Runs of consecutive message creates (replayed as one batch), and every other entry."""
+    run: list[JournalEntry] = []
+    for entry in entries:
+        if entry.operation in ("create_message", "create_messages"):
+            run.append(entry)
+            continue
+        if run:
+            yield run
+            run = []
+        yield [entry]
+    if run:
+        yield run
+
+
+async def replay_group(primary: Repository, journal: Journal, group: list[JournalEntry]) -> None:
+    """Replay a run of message creates in one batch (same order, one round trip)."""
+    if len(group) > 1:
+        try:
+            await _create_batch(primary, [m for entry in group for m in _messages_of(entry)])
+        except (RepositoryConnectionError, ConflictError):
+            raise
+        except _REFUSED:
+            pass  # one of them is refused: replay them one by one to set aside only that one
+        else:
+            await journal.mark_applied(group)
+            return
+    for entry in group:
+        await replay_entry(primary, journal, entry)
 
 
 async def drain(primary: Repository, journal: Journal, *, budget: int | None = None) -> int:
-    """Replay pending entries in order (at most ``budget`` of them); return how many."""
+    """Replay pending entries in order (at most about ``budget`` of them); return how many."""
     replayed = 0
     while journal.pending_count and (budget is None or replayed < budget):
-        size = 256 if budget is None else min(256, budget - replayed)
+        size = 256 if budget is None else max(1, min(256, budget - replayed))
         batch = await journal.pending(size)
         if not batch:
             break
-        for entry in batch:
-            await replay_entry(primary, journal, entry)
-            replayed += 1
+        for group in _groups(batch):
+            await replay_group(primary, journal, group)
+            replayed += len(group)
     return replayed
 
 

@@ -117,8 +117,31 @@ class Router:
         except RepositoryConnectionError as exc:
             raise failover.unavailable(f"and the fallback failed too: {describe(exc)}") from exc
 
+    async def _clean(self) -> None:
+        """Copies of an earlier outage must leave the fallback before it answers again.
+
+        They were replayed, and the primary may have changed them since. (Normally they are
+        cleared at failback; this covers a fallback that failed then, or a restart.)
+        """
+        failover = self._failover
+        if failover.needs_clear:
+            async with failover.write_lock:
+                await self._clean_locked()
+
+    async def _clean_locked(self) -> None:
+        failover = self._failover
+        if not failover.needs_clear:
+            return
+        try:
+            await failover.clear_fallback()
+        except RepositoryError as exc:
+            raise failover.unavailable(
+                f"and the fallback's copies of an earlier outage cannot be cleared: {describe(exc)}"
+            ) from exc
+
     async def _get(self, op: Op[T | None], what: str, key: object) -> T | None:
         async def outage() -> T | None:
+            await self._clean()
             found = await self._fallback(op)
             if found is not None:
                 return found
@@ -130,6 +153,7 @@ class Router:
 
     async def _session_messages(self, op: Op[list[Message]], session_id: UUID) -> list[Message]:
         async def outage() -> list[Message]:
+            await self._clean()
             found = await self._fallback(op)
             # A session created during the outage has all of its messages in the fallback.
             if found or await self._fallback(lambda r: r.get_session(session_id)) is not None:
@@ -182,14 +206,7 @@ class Router:
         failover.ensure_running()
         fallback = failover.fallback
         assert fallback is not None
-        if failover.needs_clear:  # copies of an earlier outage must go before new ones arrive
-            try:
-                await failover.clear_fallback()
-            except RepositoryError as exc:
-                raise failover.unavailable(
-                    f"and the fallback's copies of an earlier outage cannot be cleared: "
-                    f"{describe(exc)}"
-                ) from exc
+        await self._clean_locked()
         try:
             result = await self._fallback(op)
         except NotFoundError as exc:
