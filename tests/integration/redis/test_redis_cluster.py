@@ -148,6 +148,12 @@ async def test_a_dangling_pointer_is_dropped_by_delete(repository: RedisReposito
     assert await repository.delete_message(ghost) is False
     assert await client.exists(keys.pointer(ghost)) == 0
 
+    in_flight = uuid4()  # claimed a moment ago by a create not yet written: left alone
+    now = (datetime.now(UTC) - EPOCH) // timedelta(microseconds=1)
+    await client.set(keys.pointer(in_flight), f"{session.id}|{now}")
+    assert await repository.delete_message(in_flight) is False
+    assert await client.exists(keys.pointer(in_flight)) == 1
+
 
 async def sessions_on_two_nodes(repository: RedisRepository) -> tuple[Session, Session]:
     client = cluster(repository)

@@ -49,8 +49,9 @@ What is atomic where:
     user, fixes stale scores and re-reads the page);
   - message pointers are claimed (``SET NX``) *before* the message is written, so a message
     id is unique across sessions; a pointer left by a crash is ignored (the message is
-    looked up in its session) and taken over by the next create of that id once it is a
-    minute old. ``update_message`` falls back to the message's own session if its pointer
+    looked up in its session), and once it is a minute old (younger, it may belong to a
+    create under way) the next create of that id takes it over and ``delete_message``
+    drops it. ``update_message`` falls back to the message's own session if its pointer
     is lost and restores it;
   - ``create_messages`` over several sessions claims every pointer, validates every
     session's part, and only then writes session by session; if a write still fails (a
@@ -58,6 +59,10 @@ What is atomic where:
     ``last_activity`` stays moved). If the process or a server dies in the middle, each
     session got all of its messages of the batch or none, some sessions may have theirs,
     and leftover pointers are harmless.
+
+Redis does not roll a script back when a command inside it fails at run time, so every
+script validates everything before its first write; only an unexpected server-side failure
+(a key of the wrong type written by someone else, out of memory) could stop one midway.
 
 Connection policy (blocking pool, timeouts, one short retry): see ``client.py``.
 """

@@ -15,7 +15,9 @@ Connection policy:
   ``retry_on_timeout`` is set. An outage therefore shows within ~0.1 s (plus the timeout when
   the server hangs) as :class:`RepositoryConnectionError` instead of being hidden; retrying
   longer is the caller's policy (the factory's tenacity retries). A retried script can never
-  apply twice: creates refuse an existing id, updates and deletes are idempotent.
+  apply twice: creates refuse an existing id, updates and deletes are idempotent. (redis-py's
+  cluster client uses only the retry count: once, after refreshing the topology, on connection
+  errors and timeouts alike.)
 * **decode_responses** is on: ids and members come back as ``str``. A client passed in must
   be built that way too.
 """

@@ -96,7 +96,12 @@ class Messages:
         except BaseException:
             await self._undo(written, claimed)
             raise
-        await self._point(messages, suffix)
+        # A pointer this call found already naming the session (a retry after a crash) may
+        # have been released by a concurrent failed create meanwhile: write it again.
+        claimed_keys = {key for key, _ in claimed}
+        adopted = [m for m in messages if self.keys.pointer(m.id) not in claimed_keys]
+        if adopted:
+            await self._point(adopted, suffix)
         for state in states:
             await self.sessions.finish(state, "gt")
 
@@ -145,8 +150,7 @@ class Messages:
         mid = str(message.id)
         if await self.store.call(lambda client: client.hexists(self.keys.messages(other), mid)):
             raise DuplicateError("message", "id", message.id)
-        written_at = int(owner[_ID_LEN + 1 :] or 0)
-        if codec.micros(utc_now()) - written_at < _IN_FLIGHT_MICROS:
+        if _in_flight(owner):
             raise ConflictError(f"message {mid} is being created in session {other}; retry")
         args = [owner, value, 2 * self.store.ttl]
         if not await self.store.script(self.store.scripts.swap_pointer, [key], args):
@@ -199,8 +203,8 @@ class Messages:
             return False
         key = self.keys.pointer(message_id)
         if not await self._delete_in(pointer[:_ID_LEN], str(message_id)):
-            # A dangling pointer (a crash mid-write): drop it unless it changed meanwhile.
-            await self.store.script(self.store.scripts.swap_pointer, [key], [pointer, "", 0])
+            if not _in_flight(pointer):  # dangling (a crash, an expired session): drop it
+                await self.store.script(self.store.scripts.swap_pointer, [key], [pointer, "", 0])
             return False
         if self.store.cluster:
             await self.store.script(self.store.scripts.swap_pointer, [key], [pointer, "", 0])
@@ -217,3 +221,9 @@ class Messages:
     async def _pointer(self, message_id: UUID | str) -> str | None:
         key = self.keys.pointer(message_id)
         return text(await self.store.call(lambda client: client.get(key)))
+
+
+def _in_flight(pointer: str) -> bool:
+    """Whether a pointer is young enough to belong to a create still under way."""
+    written_at = int(pointer[_ID_LEN + 1 :] or 0)
+    return codec.micros(utc_now()) - written_at < _IN_FLIGHT_MICROS

@@ -90,9 +90,13 @@ class RedisRepository(BaseRepository):
 
     @property
     def display_url(self) -> str:
-        if self._given is None:
-            return str(self.settings.url)
-        return _describe(self._given)
+        if self._given is not None:
+            return _describe(self._given)
+        return (
+            f"{self.settings.url} (cluster)"
+            if self.settings.cluster_mode
+            else str(self.settings.url)
+        )
 
     # -- lifecycle ---------------------------------------------------------------------------
 
