@@ -6,6 +6,7 @@ package docstring) by editing keys directly, then shows the repository repairing
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
@@ -13,6 +14,7 @@ from uuid import uuid4
 import pytest
 from redis.asyncio.cluster import RedisCluster
 
+from _servers import RedisClusterFactory
 from ai_agent.config.settings import RedisSettings
 from ai_agent.domain.models import Message, MessageRole, Session
 from ai_agent.infrastructure.database import (
@@ -20,6 +22,7 @@ from ai_agent.infrastructure.database import (
     DuplicateError,
     NotFoundError,
     RedisRepository,
+    RepositoryConnectionError,
     RepositoryError,
 )
 
@@ -209,3 +212,29 @@ async def test_deleting_a_session_removes_its_cross_slot_keys(
     assert await client.zscore(keys.sessions, str(session.id)) is None
     assert await client.zscore(keys.user_sessions("u"), str(session.id)) is None
     assert await repository.get_message(created[0].id) is None
+
+
+async def test_a_killed_and_restarted_cluster_node_is_reconnected(
+    redis_cluster_factory: RedisClusterFactory,
+) -> None:
+    servers = redis_cluster_factory(appendonly=True)
+    settings = RedisSettings.from_url(servers.url, key_prefix="restart", cluster_mode=True)
+    async with RedisRepository(settings) as repository:
+        client = cluster(repository)
+        session = await repository.create_session(Session())
+        await repository.create_message(message(session))
+        node = client.get_node_from_key(repository.keys.session(session.id))
+        assert node is not None
+        victim = next(server for server in servers.nodes if server.port == node.port)
+
+        victim.kill()
+        started = time.monotonic()
+        with pytest.raises(RepositoryConnectionError):
+            await repository.get_session(session.id)
+        assert time.monotonic() - started < 3  # the outage shows, it is not retried away
+
+        servers.start()  # the same node, port and data; its script cache is empty
+        await repository.create_message(message(session))
+        stored = await repository.get_session(session.id)
+        assert stored is not None
+        assert stored.message_count == 2
