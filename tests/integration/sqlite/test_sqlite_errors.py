@@ -166,3 +166,17 @@ async def test_driver_errors_map_by_constraint(tmp_path: Path) -> None:
     assert isinstance(translate(ValueError("Connection closed"), where), RepositoryConnectionError)
     assert translate(ValueError("some bug"), where) is None
     assert translate(KeyError("x"), where) is None
+
+
+async def test_a_lone_surrogate_is_refused_everywhere(repository: SQLiteRepository) -> None:
+    # UTF-8 cannot hold one: sqlite3 fails while binding, before SQLite sees the statement.
+    with pytest.raises(RepositoryValidationError, match=r"U\+DFFF"):
+        await repository.create_session(Session(metadata={"note": "x\udfffy"}))
+    with pytest.raises(RepositoryValidationError, match="lone surrogate"):
+        await repository.create_agent(Agent(name="a", description="\ud800"))
+    session = await repository.create_session(Session())
+    with pytest.raises(RepositoryValidationError):
+        broken = Message(session_id=session.id, role=MessageRole.USER, content="\udfff")
+        await repository.create_messages([message(session), message(session), broken])
+    assert await repository.list_sessions() == [session]
+    assert await repository.get_messages_by_session(session.id) == []

@@ -56,6 +56,14 @@ def translate(
 
     ``where`` is the database's display URL; ``subject`` the entity being written, if any.
     """
+    if isinstance(exc, UnicodeEncodeError):
+        # sqlite3 binds text as UTF-8, which cannot hold a lone surrogate; the value itself
+        # stays out of the message (it may be a secret).
+        character = f"U+{ord(exc.object[exc.start]):04X}" if exc.object else "a character"
+        return RepositoryValidationError(
+            f"text holding {character} (a lone surrogate) cannot be stored in SQLite, "
+            "whose text is UTF-8; nothing was stored"
+        )
     if isinstance(exc, ValueError) and str(exc) in _CLOSED:
         return RepositoryConnectionError(f"the SQLite connection to {where} is closed")
     if isinstance(exc, sqlite3.ProgrammingError) and "closed" in str(exc):
