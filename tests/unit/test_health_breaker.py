@@ -53,6 +53,24 @@ def test_opens_after_threshold_consecutive_failures() -> None:
     assert state(cb) is BreakerState.OPEN
 
 
+def test_checks_have_their_own_threshold_on_the_shared_count() -> None:
+    cb = CircuitBreaker(CircuitBreakerPolicy(2, 10.0, 1), Clock(), check_failure_threshold=4)
+    assert not cb.record_failure(check=True)
+    assert not cb.record_failure(check=True)
+    assert not cb.record_failure(check=True)
+    assert cb.record_failure(check=True)
+    cb = CircuitBreaker(CircuitBreakerPolicy(2, 10.0, 1), Clock(), check_failure_threshold=4)
+    assert not cb.record_failure(check=True)
+    assert cb.record_failure()  # a failed call after a failed check: 2 for calls
+
+
+def test_a_trial_needs_the_larger_of_the_two_probe_counts() -> None:
+    cb = CircuitBreaker(CircuitBreakerPolicy(1, 1.0, 2), Clock(), recovery_checks=3)
+    assert cb.trial_probes == 3
+    cb = CircuitBreaker(CircuitBreakerPolicy(1, 1.0, 2), Clock(), recovery_checks=1)
+    assert cb.trial_probes == 2
+
+
 def test_a_success_resets_the_count() -> None:
     cb = breaker(Clock())
     cb.record_failure()

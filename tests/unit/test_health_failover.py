@@ -1,15 +1,9 @@
-"""RepositoryHealthMonitor and its routing repository, on in-memory stores.
-
-The primary is a real ``InMemoryRepository`` with an outage switch: while ``down`` is set,
-every call fails with ``RepositoryConnectionError`` before touching the data, and connecting
-and health checks fail too, as with a server that stopped answering.
-"""
+"""RepositoryHealthMonitor and its routing repository on in-memory stores: routing, outage
+rules, feature flags and lifecycle. (Failing back: ``test_health_replay.py``.)"""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import AbstractContextManager
 
 import pytest
 
@@ -18,11 +12,6 @@ from ai_agent.config.application import ApplicationSettings
 from ai_agent.config.sections import CircuitBreakerSettings, ObservabilitySettings
 from ai_agent.domain.models import (
     Agent,
-    ExternalService,
-    ExternalServiceType,
-    Message,
-    MessageRole,
-    Session,
     Tool,
 )
 from ai_agent.infrastructure.database import (
@@ -34,71 +23,17 @@ from ai_agent.infrastructure.database import (
     RepositoryValidationError,
 )
 from ai_agent.infrastructure.database.health import BreakerState, FailoverRepository
-
-
-class OutageRepository(InMemoryRepository):
-    """An in-memory store that can be switched off like a server (see the module docstring)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.down = False
-        self.pings = 0
-        self.latency = 0.0
-        self.error = "memory store unreachable (simulated outage)"
-        #: Go down instead of storing the n-th message from now on (None: never).
-        self.down_at_message: int | None = None
-
-    def _ensure_open(self) -> None:
-        if self.down:
-            raise RepositoryConnectionError(self.error)
-        super()._ensure_open()
-
-    async def _connect(self) -> None:
-        if self.down:
-            raise RepositoryConnectionError(self.error)
-
-    async def _ping(self) -> bool:
-        self.pings += 1
-        return not self.down
-
-    def _count_messages(self, count: int) -> None:
-        if self.down_at_message is None:
-            return
-        self.down_at_message -= count
-        if self.down_at_message <= 0:
-            self.down_at_message = None
-            self.down = True
-            raise RepositoryConnectionError("connection reset (simulated outage)")
-
-    async def _create_message(self, message: Message) -> Message:
-        await asyncio.sleep(self.latency)
-        self._count_messages(1)
-        return await super()._create_message(message)
-
-    async def _create_messages(self, messages: list[Message]) -> list[Message]:
-        await asyncio.sleep(self.latency)
-        self._count_messages(len(messages))  # all or nothing, like the real thing
-        return await super()._create_messages(messages)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-RECOVERY = 10.0
-
-
-def settings(interval: float = 3600.0, threshold: int = 2) -> ApplicationSettings:
-    return ApplicationSettings(
-        observability=ObservabilitySettings(health_check_interval=interval, health_check_timeout=2),
-        circuit_breaker=CircuitBreakerSettings(
-            db_failure_threshold=threshold, db_recovery_timeout=RECOVERY, db_half_open_max_calls=1
-        ),
-    )
+from unit.test_health_support import (
+    Clock,
+    OutageRepository,
+    fail_over,
+    message,
+    recover,
+    session,
+    settings,
+    unavailable,
+    wait_for,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -139,36 +74,6 @@ async def monitor(
 @pytest.fixture
 async def repo(monitor: RepositoryHealthMonitor) -> Repository:
     return await monitor.get_healthy_repository()
-
-
-def session(**fields: object) -> Session:
-    return Session(user_id="user-1", **fields)  # type: ignore[arg-type]
-
-
-def message(session_id: object, content: str = "hi", **fields: object) -> Message:
-    return Message(session_id=session_id, role=MessageRole.USER, content=content, **fields)  # type: ignore[arg-type]
-
-
-def unavailable() -> AbstractContextManager[pytest.ExceptionInfo[RepositoryConnectionError]]:
-    return pytest.raises(RepositoryConnectionError, match="primary unavailable")
-
-
-async def fail_over(repo: Repository, primary: OutageRepository) -> None:
-    """Take the primary down and make calls until the breaker opens (threshold 2)."""
-    primary.down = True
-    with pytest.raises(RepositoryConnectionError, match="simulated outage"):
-        await repo.get_session(session().id)
-    with pytest.raises(RepositoryConnectionError, match="primary unavailable"):
-        await repo.get_session(session().id)
-
-
-async def recover(
-    monitor: RepositoryHealthMonitor, primary: OutageRepository, clock: Clock
-) -> None:
-    primary.down = False
-    clock.now += RECOVERY
-    status = await monitor.check()
-    assert status.state is BreakerState.CLOSED, status
 
 
 # -- healthy -------------------------------------------------------------------------------
@@ -242,6 +147,8 @@ async def test_a_failed_health_check_counts_too(
     monitor: RepositoryHealthMonitor, primary: OutageRepository
 ) -> None:
     primary.down = True
+    # health_check_failure_threshold is 3 (calls: 2); calls and checks share one count.
+    assert (await monitor.check()).state is BreakerState.CLOSED
     assert (await monitor.check()).state is BreakerState.CLOSED
     status = await monitor.check()
     assert status.state is BreakerState.OPEN
@@ -340,164 +247,6 @@ async def test_neither_available() -> None:
         await monitor.stop()
 
 
-# -- failing back ----------------------------------------------------------------------------
-
-
-async def test_recovery_replays_in_order_then_clears_the_fallback(
-    monitor: RepositoryHealthMonitor,
-    repo: Repository,
-    primary: OutageRepository,
-    fallback: InMemoryRepository,
-    clock: Clock,
-) -> None:
-    await fail_over(repo, primary)
-    kept = await repo.create_session(session(title="kept"))
-    gone = await repo.create_session(session(title="gone"))
-    messages = [await repo.create_message(message(kept.id, f"m{index}")) for index in range(4)]
-    await repo.create_messages([message(kept.id, "batch-1"), message(gone.id, "batch-2")])
-    await repo.update_message(messages[1].model_copy(update={"content": "edited"}))
-    assert await repo.delete_message(messages[2].id)
-    assert await repo.delete_session(gone.id)
-    service = await repo.create_external_service(
-        ExternalService(name="llm", service_type=ExternalServiceType.LLM_PROVIDER, endpoint="x")
-    )
-    expected_messages = await fallback.get_messages_by_session(kept.id)
-    expected_session = await fallback.get_session(kept.id)
-    assert monitor.status().journal_length == 11
-
-    clock.now += RECOVERY - 1
-    assert (await monitor.check()).state is BreakerState.OPEN  # not before the timeout
-    await recover(monitor, primary, clock)
-
-    stored = await primary.get_session(kept.id)
-    assert stored is not None and expected_session is not None
-    assert stored.model_dump(exclude={"updated_at"}) == expected_session.model_dump(
-        exclude={"updated_at"}
-    )
-    replayed = await primary.get_messages_by_session(kept.id)
-    assert [(m.id, m.content) for m in replayed] == [(m.id, m.content) for m in expected_messages]
-    assert [m.content for m in replayed] == ["m0", "edited", "m3", "batch-1"]
-    assert await primary.get_session(gone.id) is None
-    assert await primary.get_external_service(service.id) == service
-    # Calls are back on the primary, and the fallback holds nothing of the outage.
-    assert await fallback.get_session(kept.id) is None
-    assert await fallback.get_external_service(service.id) is None
-    assert await repo.get_session(kept.id) == stored
-    status = monitor.status()
-    assert (status.state, status.active, status.journal_length) == (
-        BreakerState.CLOSED,
-        "primary",
-        0,
-    )
-
-
-async def test_copies_the_fallback_could_not_clear_are_never_served_later(
-    primary: OutageRepository, clock: Clock
-) -> None:
-    fallback = OutageRepository()
-    async with RepositoryHealthMonitor(
-        primary_repository=primary, fallback_repository=fallback, settings=settings(), clock=clock
-    ) as monitor:
-        repo = await monitor.get_healthy_repository()
-        await fail_over(repo, primary)
-        created = await repo.create_session(session(title="old"))
-        fallback.down = True  # the failback cannot clear its copy
-        await recover(monitor, primary, clock)
-        fallback.down = False
-        await repo.update_session(created.model_copy(update={"title": "new"}))
-        await fail_over(repo, primary)
-        with unavailable():  # not the stale copy titled "old"
-            await repo.get_session(created.id)
-        assert await fallback.get_session(created.id) is None
-
-
-async def test_replay_is_idempotent_and_sets_aside_what_the_primary_refuses(
-    monitor: RepositoryHealthMonitor,
-    repo: Repository,
-    primary: OutageRepository,
-    clock: Clock,
-) -> None:
-    await fail_over(repo, primary)
-    reached = await repo.create_session(session(title="reached the primary too"))
-    clashing = await repo.create_session(session(title="mine"))
-    after = await repo.create_message(message(reached.id))
-    primary.down = False
-    # Its first attempt got through before the connection broke: the same record is there.
-    await primary.create_session(reached)
-    # Someone else holds this id in the primary with other data: replay must not overwrite it.
-    await primary.create_session(clashing.model_copy(update={"title": "theirs"}))
-    await recover(monitor, primary, clock)
-
-    assert (await primary.get_session(reached.id)).message_count == 1  # type: ignore[union-attr]
-    assert await primary.get_message(after.id) == after
-    assert (await primary.get_session(clashing.id)).title == "theirs"  # type: ignore[union-attr]
-    status = monitor.status()
-    assert (status.rejected_writes, status.journal_length) == (1, 0)
-
-
-async def test_replay_interrupted_by_a_new_failure_resumes_where_it_stopped(
-    monitor: RepositoryHealthMonitor,
-    repo: Repository,
-    primary: OutageRepository,
-    clock: Clock,
-) -> None:
-    await fail_over(repo, primary)
-    target = await repo.create_session(session())
-    for index in range(6):
-        if index == 2:
-            target = await repo.update_session(target.model_copy(update={"title": "t"}))
-        await repo.create_message(message(target.id, f"m{index}"))
-
-    # Replayed as: session, [m0 m1] in one batch, the update, then [m2 m3 m4 m5], which
-    # meets the failure: the primary goes down on storing its 3rd message from now.
-    primary.down = False
-    primary.down_at_message = 3
-    clock.now += RECOVERY
-    status = await monitor.check()
-    assert status.state is BreakerState.OPEN
-    assert status.last_error is not None and "replay" in status.last_error
-    assert status.journal_length == 4  # the session, m0, m1 and the update made it
-
-    primary.down = False
-    await recover(monitor, primary, clock)
-    contents = [m.content for m in await primary.get_messages_by_session(target.id)]
-    assert contents == [f"m{index}" for index in range(6)]
-    assert (await primary.get_session(target.id)).message_count == 6  # type: ignore[union-attr]
-
-
-async def test_writes_during_replay_are_neither_lost_nor_reordered(
-    monitor: RepositoryHealthMonitor,
-    repo: Repository,
-    primary: OutageRepository,
-    clock: Clock,
-) -> None:
-    await fail_over(repo, primary)
-    target = await repo.create_session(session())
-    for index in range(100):
-        await repo.create_message(message(target.id, f"before-{index:03}"))
-    primary.latency = 0.001  # replay takes a while
-    primary.down = False
-    clock.now += RECOVERY
-
-    acknowledged: list[Message] = []
-
-    async def writer() -> None:
-        for index in range(60):
-            acknowledged.append(await repo.create_message(message(target.id, f"during-{index:03}")))
-            await asyncio.sleep(0.001)
-
-    check = asyncio.create_task(monitor.check())
-    await writer()
-    assert (await check).state is BreakerState.CLOSED
-    stored = await primary.get_messages_by_session(target.id, limit=1000)
-    contents = [m.content for m in stored]
-    assert contents == sorted(contents, key=lambda c: (c.split("-")[0] != "before", c))
-    assert {m.id for m in acknowledged} <= {m.id for m in stored}
-    assert len(stored) == 160
-    assert (await primary.get_session(target.id)).message_count == 160  # type: ignore[union-attr]
-    assert monitor.status().journal_length == 0
-
-
 # -- flags, lifecycle ------------------------------------------------------------------------
 
 
@@ -592,11 +341,3 @@ async def test_last_error_never_shows_a_password(
         await repo.list_agents()
     last_error = monitor.status().last_error
     assert last_error is not None and "s3cr3t" not in last_error and "***" in last_error
-
-
-async def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        assert loop.time() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.01)

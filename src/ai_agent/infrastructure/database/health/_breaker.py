@@ -3,10 +3,16 @@
 A plain state machine with an injectable clock, driven by the monitor (health checks, call
 failures) and never by a timer of its own::
 
-    CLOSED --(failure_threshold consecutive failures)--> OPEN
+    CLOSED --(consecutive failures reach the threshold)--> OPEN
     OPEN --(recovery_timeout elapsed; the monitor begins a trial)--> HALF_OPEN
-    HALF_OPEN --(half_open_max_calls good probes, journal replayed)--> CLOSED
+    HALF_OPEN --(enough good probes in a row, journal replayed)--> CLOSED
     HALF_OPEN --(a failed probe or replay)--> OPEN (the recovery timeout starts again)
+
+Failed calls and failed health checks add to one count of consecutive failures (any success
+resets it); a failed call opens the breaker once the count reaches the policy's
+``failure_threshold``, a failed check once it reaches the check threshold
+(``ObservabilitySettings.health_check_failure_threshold``). A trial needs
+``half_open_max_calls`` good probes, or ``health_check_recovery_threshold`` if that is more.
 
 With the ``circuit_breakers`` feature flag off the breaker follows the latest result
 directly: the first failure opens it, and the next good health check begins the trial at
@@ -37,9 +43,16 @@ class CircuitBreaker:
     """Counts consecutive failures of the primary and times the recovery trials."""
 
     def __init__(
-        self, policy: CircuitBreakerPolicy, clock: Callable[[], float] = time.monotonic
+        self,
+        policy: CircuitBreakerPolicy,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        check_failure_threshold: int | None = None,
+        recovery_checks: int = 1,
     ) -> None:
         self.policy = policy
+        self.check_failure_threshold = check_failure_threshold or policy.failure_threshold
+        self.recovery_checks = recovery_checks
         self._clock = clock
         self.state = BreakerState.CLOSED
         self.consecutive_failures = 0
@@ -50,14 +63,18 @@ class CircuitBreaker:
     def _enabled() -> bool:
         return is_enabled("circuit_breakers")
 
-    @property
-    def failure_threshold(self) -> int:
-        return self.policy.failure_threshold if self._enabled() else 1
+    def threshold(self, *, check: bool = False) -> int:
+        """Consecutive failures that open the breaker, when the last one is a call or a check."""
+        if not self._enabled():
+            return 1
+        return self.check_failure_threshold if check else self.policy.failure_threshold
 
     @property
     def trial_probes(self) -> int:
         """How many consecutive good probes a trial needs before the primary is retried."""
-        return self.policy.half_open_max_calls if self._enabled() else 1
+        if not self._enabled():
+            return 1
+        return max(self.policy.half_open_max_calls, self.recovery_checks)
 
     def seconds_until_trial(self) -> float:
         """Time left before an open breaker may begin a trial (0 when due or not open)."""
@@ -71,8 +88,8 @@ class CircuitBreaker:
         if self.state is BreakerState.CLOSED:
             self.consecutive_failures = 0
 
-    def record_failure(self) -> bool:
-        """Count a failure of the primary; return whether this one opened the breaker.
+    def record_failure(self, *, check: bool = False) -> bool:
+        """Count a failed call (or ``check``); return whether this one opened the breaker.
 
         Only a closed breaker counts: a failure reported by a call that started before the
         breaker opened says nothing new, and a trial judges its own probes.
@@ -80,7 +97,7 @@ class CircuitBreaker:
         if self.state is not BreakerState.CLOSED:
             return False
         self.consecutive_failures += 1
-        if self.consecutive_failures < self.failure_threshold:
+        if self.consecutive_failures < self.threshold(check=check):
             return False
         self.trip()
         return True

@@ -81,9 +81,10 @@ class Failover:
 
     # -- breaker accounting ------------------------------------------------------------------
 
-    def primary_failed(self, exc: BaseException | str) -> None:
+    def primary_failed(self, exc: BaseException | str, *, check: bool = False) -> None:
+        """A call (or a health ``check``) of the primary failed."""
         self.last_error = exc if isinstance(exc, str) else describe(exc)
-        if self.breaker.record_failure():
+        if self.breaker.record_failure(check=check):
             self._count_failover()
 
     def primary_succeeded(self) -> None:

@@ -76,9 +76,14 @@ class RepositoryHealthMonitor:
     """Watches a primary repository and fails over to a fallback without losing writes.
 
     See the package docstring for what is served during an outage and how replay works.
-    ``settings`` (an ``ApplicationSettings``) supplies the check interval and timeout
-    (``observability``) and the breaker policy (``circuit_breaker.policy("db")``); without
-    it the class defaults apply. ``journal_path`` overrides where the journal is kept.
+    ``settings`` (an ``ApplicationSettings``) supplies the check interval, timeout and
+    thresholds (``observability.health_check_*``) and the breaker policy
+    (``circuit_breaker.policy("db")``); without it the class defaults apply (the environment
+    is not read). ``journal_path`` overrides where the journal is kept; ``clock`` (monotonic
+    seconds) is for tests.
+
+    The monitor connects both repositories (idempotently, and again after an outage) and on
+    ``stop()`` disconnects only those it found unconnected at ``start()``.
     """
 
     def __init__(
@@ -98,7 +103,12 @@ class RepositoryHealthMonitor:
         self._failover = Failover(
             primary_repository,
             fallback_repository,
-            CircuitBreaker(breakers.policy("db"), clock),
+            CircuitBreaker(
+                breakers.policy("db"),
+                clock,
+                check_failure_threshold=observability.health_check_failure_threshold,
+                recovery_checks=observability.health_check_recovery_threshold,
+            ),
             _journal(fallback_repository, journal_path),
         )
         self._router = FailoverRepository(self._failover, self)
@@ -278,7 +288,7 @@ class RepositoryHealthMonitor:
         breaker = failover.breaker
         if breaker.state is BreakerState.CLOSED:
             if not primary_ok:
-                failover.primary_failed(error or "primary health check failed")
+                failover.primary_failed(error or "primary health check failed", check=True)
                 return
             breaker.record_success()
             if failover.needs_clear:

@@ -1,0 +1,231 @@
+"""RepositoryHealthMonitor failing back: replay order, idempotence, interruptions, writes
+arriving during replay, and the clearing of fallback copies (in-memory stores)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+from ai_agent.config import feature_flags
+from ai_agent.domain.models import (
+    ExternalService,
+    ExternalServiceType,
+    Message,
+)
+from ai_agent.infrastructure.database import (
+    InMemoryRepository,
+    Repository,
+    RepositoryHealthMonitor,
+)
+from ai_agent.infrastructure.database.health import BreakerState
+from unit.test_health_support import (
+    RECOVERY,
+    Clock,
+    OutageRepository,
+    fail_over,
+    message,
+    recover,
+    session,
+    settings,
+    unavailable,
+)
+
+
+@pytest.fixture(autouse=True)
+def _flags() -> Iterator[None]:
+    feature_flags.reset()
+    yield
+    feature_flags.reset()
+
+
+@pytest.fixture
+async def primary() -> AsyncIterator[OutageRepository]:
+    async with OutageRepository() as repository:
+        yield repository
+
+
+@pytest.fixture
+async def fallback() -> AsyncIterator[InMemoryRepository]:
+    async with InMemoryRepository() as repository:
+        yield repository
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+async def monitor(
+    primary: OutageRepository, fallback: InMemoryRepository, clock: Clock
+) -> AsyncIterator[RepositoryHealthMonitor]:
+    # The background checks are an hour apart: each test drives them with check().
+    async with RepositoryHealthMonitor(
+        primary_repository=primary, fallback_repository=fallback, settings=settings(), clock=clock
+    ) as started:
+        yield started
+
+
+@pytest.fixture
+async def repo(monitor: RepositoryHealthMonitor) -> Repository:
+    return await monitor.get_healthy_repository()
+
+
+# -- failing back ----------------------------------------------------------------------------
+
+
+async def test_recovery_replays_in_order_then_clears_the_fallback(
+    monitor: RepositoryHealthMonitor,
+    repo: Repository,
+    primary: OutageRepository,
+    fallback: InMemoryRepository,
+    clock: Clock,
+) -> None:
+    await fail_over(repo, primary)
+    kept = await repo.create_session(session(title="kept"))
+    gone = await repo.create_session(session(title="gone"))
+    messages = [await repo.create_message(message(kept.id, f"m{index}")) for index in range(4)]
+    await repo.create_messages([message(kept.id, "batch-1"), message(gone.id, "batch-2")])
+    await repo.update_message(messages[1].model_copy(update={"content": "edited"}))
+    assert await repo.delete_message(messages[2].id)
+    assert await repo.delete_session(gone.id)
+    service = await repo.create_external_service(
+        ExternalService(name="llm", service_type=ExternalServiceType.LLM_PROVIDER, endpoint="x")
+    )
+    expected_messages = await fallback.get_messages_by_session(kept.id)
+    expected_session = await fallback.get_session(kept.id)
+    assert monitor.status().journal_length == 11
+
+    clock.now += RECOVERY - 1
+    assert (await monitor.check()).state is BreakerState.OPEN  # not before the timeout
+    await recover(monitor, primary, clock)
+
+    stored = await primary.get_session(kept.id)
+    assert stored is not None and expected_session is not None
+    assert stored.model_dump(exclude={"updated_at"}) == expected_session.model_dump(
+        exclude={"updated_at"}
+    )
+    replayed = await primary.get_messages_by_session(kept.id)
+    assert [(m.id, m.content) for m in replayed] == [(m.id, m.content) for m in expected_messages]
+    assert [m.content for m in replayed] == ["m0", "edited", "m3", "batch-1"]
+    assert await primary.get_session(gone.id) is None
+    assert await primary.get_external_service(service.id) == service
+    # Calls are back on the primary, and the fallback holds nothing of the outage.
+    assert await fallback.get_session(kept.id) is None
+    assert await fallback.get_external_service(service.id) is None
+    assert await repo.get_session(kept.id) == stored
+    status = monitor.status()
+    assert (status.state, status.active, status.journal_length) == (
+        BreakerState.CLOSED,
+        "primary",
+        0,
+    )
+
+
+async def test_copies_the_fallback_could_not_clear_are_never_served_later(
+    primary: OutageRepository, clock: Clock
+) -> None:
+    fallback = OutageRepository()
+    async with RepositoryHealthMonitor(
+        primary_repository=primary, fallback_repository=fallback, settings=settings(), clock=clock
+    ) as monitor:
+        repo = await monitor.get_healthy_repository()
+        await fail_over(repo, primary)
+        created = await repo.create_session(session(title="old"))
+        fallback.down = True  # the failback cannot clear its copy
+        await recover(monitor, primary, clock)
+        fallback.down = False
+        await repo.update_session(created.model_copy(update={"title": "new"}))
+        await fail_over(repo, primary)
+        with unavailable():  # not the stale copy titled "old"
+            await repo.get_session(created.id)
+        assert await fallback.get_session(created.id) is None
+
+
+async def test_replay_is_idempotent_and_sets_aside_what_the_primary_refuses(
+    monitor: RepositoryHealthMonitor,
+    repo: Repository,
+    primary: OutageRepository,
+    clock: Clock,
+) -> None:
+    await fail_over(repo, primary)
+    reached = await repo.create_session(session(title="reached the primary too"))
+    clashing = await repo.create_session(session(title="mine"))
+    after = await repo.create_message(message(reached.id))
+    primary.down = False
+    # Its first attempt got through before the connection broke: the same record is there.
+    await primary.create_session(reached)
+    # Someone else holds this id in the primary with other data: replay must not overwrite it.
+    await primary.create_session(clashing.model_copy(update={"title": "theirs"}))
+    await recover(monitor, primary, clock)
+
+    assert (await primary.get_session(reached.id)).message_count == 1  # type: ignore[union-attr]
+    assert await primary.get_message(after.id) == after
+    assert (await primary.get_session(clashing.id)).title == "theirs"  # type: ignore[union-attr]
+    status = monitor.status()
+    assert (status.rejected_writes, status.journal_length) == (1, 0)
+
+
+async def test_replay_interrupted_by_a_new_failure_resumes_where_it_stopped(
+    monitor: RepositoryHealthMonitor,
+    repo: Repository,
+    primary: OutageRepository,
+    clock: Clock,
+) -> None:
+    await fail_over(repo, primary)
+    target = await repo.create_session(session())
+    for index in range(6):
+        if index == 2:
+            target = await repo.update_session(target.model_copy(update={"title": "t"}))
+        await repo.create_message(message(target.id, f"m{index}"))
+
+    # Replayed as: session, [m0 m1] in one batch, the update, then [m2 m3 m4 m5], which
+    # meets the failure: the primary goes down on storing its 3rd message from now.
+    primary.down = False
+    primary.down_at_message = 3
+    clock.now += RECOVERY
+    status = await monitor.check()
+    assert status.state is BreakerState.OPEN
+    assert status.last_error is not None and "replay" in status.last_error
+    assert status.journal_length == 4  # the session, m0, m1 and the update made it
+
+    primary.down = False
+    await recover(monitor, primary, clock)
+    contents = [m.content for m in await primary.get_messages_by_session(target.id)]
+    assert contents == [f"m{index}" for index in range(6)]
+    assert (await primary.get_session(target.id)).message_count == 6  # type: ignore[union-attr]
+
+
+async def test_writes_during_replay_are_neither_lost_nor_reordered(
+    monitor: RepositoryHealthMonitor,
+    repo: Repository,
+    primary: OutageRepository,
+    clock: Clock,
+) -> None:
+    await fail_over(repo, primary)
+    target = await repo.create_session(session())
+    for index in range(100):
+        await repo.create_message(message(target.id, f"before-{index:03}"))
+    primary.latency = 0.001  # replay takes a while
+    primary.down = False
+    clock.now += RECOVERY
+
+    acknowledged: list[Message] = []
+
+    async def writer() -> None:
+        for index in range(60):
+            acknowledged.append(await repo.create_message(message(target.id, f"during-{index:03}")))
+            await asyncio.sleep(0.001)
+
+    check = asyncio.create_task(monitor.check())
+    await writer()
+    assert (await check).state is BreakerState.CLOSED
+    stored = await primary.get_messages_by_session(target.id, limit=1000)
+    contents = [m.content for m in stored]
+    assert contents == sorted(contents, key=lambda c: (c.split("-")[0] != "before", c))
+    assert {m.id for m in acknowledged} <= {m.id for m in stored}
+    assert len(stored) == 160
+    assert (await primary.get_session(target.id)).message_count == 160  # type: ignore[union-attr]
+    assert monitor.status().journal_length == 0
