@@ -19,6 +19,7 @@ from ai_agent.infrastructure.database import (
     RedisRepository,
     RepositoryConnectionError,
     RepositoryError,
+    RepositoryValidationError,
 )
 from ai_agent.infrastructure.database.redis.client import build_client
 
@@ -166,7 +167,7 @@ async def test_a_client_passed_in_is_used_and_never_closed(redis_url: str) -> No
 
     undecoded = Redis.from_url(redis_url)
     try:
-        with pytest.raises(ValueError, match="decode_responses"):
+        with pytest.raises(RepositoryValidationError, match="decode_responses"):
             RedisRepository(settings, client=undecoded)
     finally:
         await undecoded.aclose()

@@ -13,6 +13,7 @@ from uuid import uuid4
 import pytest
 from redis.crc import key_slot
 
+from ai_agent.config.settings import RedisSettings
 from ai_agent.domain.models import (
     Agent,
     ExternalService,
@@ -23,7 +24,7 @@ from ai_agent.domain.models import (
     Session,
     Tool,
 )
-from ai_agent.infrastructure.database import RedisRepository
+from ai_agent.infrastructure.database import RedisRepository, RepositoryValidationError
 
 MakeRepository = Callable[..., Awaitable[RedisRepository]]
 
@@ -86,9 +87,7 @@ async def test_a_session_and_its_messages_share_one_slot(make_repository: MakeRe
 
 @pytest.mark.parametrize("prefix", ["", "a{b}", "nul\x00"])
 def test_a_prefix_that_would_break_hash_tags_is_rejected(prefix: str) -> None:
-    from ai_agent.config.settings import RedisSettings
-
-    with pytest.raises(ValueError, match="prefix"):
+    with pytest.raises(RepositoryValidationError, match="prefix"):
         RedisRepository(RedisSettings.model_construct(key_prefix=prefix))
 
 
@@ -218,8 +217,6 @@ async def test_activity_is_compared_exactly_at_the_ends_of_time(
 async def test_text_that_is_not_unicode_is_rejected_cleanly(
     make_repository: MakeRepository,
 ) -> None:
-    from ai_agent.infrastructure.database import RepositoryValidationError
-
     repository = await make_repository()
     with pytest.raises(RepositoryValidationError, match="cannot be stored"):
         await repository.create_agent(Agent(name="a", description="lone \ud800 surrogate"))

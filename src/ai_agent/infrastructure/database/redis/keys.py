@@ -32,6 +32,8 @@ from __future__ import annotations
 from typing import Final, Literal
 from uuid import UUID
 
+from ai_agent.infrastructure.database.errors import RepositoryValidationError
+
 __all__ = ["SCHEMA_VERSION", "CatalogKind", "KeySpace"]
 
 SCHEMA_VERSION: Final = "v1"
@@ -46,7 +48,7 @@ class KeySpace:
 
     def __init__(self, prefix: str) -> None:
         if not prefix or any(char in prefix for char in "{}\x00"):
-            raise ValueError(
+            raise RepositoryValidationError(
                 f"Redis key prefix must be non-empty without '{{', '}}' or NUL, got {prefix!r}"
             )
         self.prefix = prefix

@@ -11,7 +11,7 @@ from redis.asyncio.cluster import RedisCluster
 from ai_agent.config.settings import RedisSettings
 from ai_agent.domain.models import Agent, ExternalService, MCPServer, Message, Session, Tool
 from ai_agent.infrastructure.database.base import BaseRepository
-from ai_agent.infrastructure.database.errors import RepositoryError
+from ai_agent.infrastructure.database.errors import RepositoryError, RepositoryValidationError
 from ai_agent.infrastructure.database.redis.catalog import Catalog
 from ai_agent.infrastructure.database.redis.client import (
     Client,
@@ -64,12 +64,18 @@ class RedisRepository(BaseRepository):
         ``decode_responses=True``) and never closes it; otherwise it builds one from the
         settings on ``connect()`` and closes it on ``disconnect()``. ``settings`` still give
         the key prefix, TTL and pool limits.
+
+        Raises:
+            RepositoryValidationError: the key prefix holds ``{``, ``}`` or NUL (it would break
+                the hash tags), or ``client`` does not decode responses.
         """
         super().__init__()
         self.settings = settings if settings is not None else RedisSettings()
         self.keys = KeySpace(self.settings.key_prefix)
         if client is not None and not decodes_responses(client):
-            raise ValueError("RedisRepository needs a client created with decode_responses=True")
+            raise RepositoryValidationError(
+                "RedisRepository needs a client created with decode_responses=True"
+            )
         self._given = client
         self._client: Client | None = None
         self._ops: _Operations | None = None
