@@ -19,7 +19,7 @@ from uuid import UUID
 
 import pytest
 
-from _servers import PostgresFactory
+from _servers import PostgresFactory, PostgresServer
 from ai_agent.config.application import ApplicationSettings
 from ai_agent.config.sections import RetryPolicy
 from ai_agent.domain.models import Message, MessageRole, Session
@@ -104,14 +104,9 @@ async def wait_until(condition: Callable[[], bool], timeout: float, what: str) -
         await asyncio.sleep(0.05)
 
 
-async def test_postgresql_outage_under_twenty_writers_loses_nothing(
-    postgres_server_factory: PostgresFactory,
-    sqlite_database: Callable[[str], Awaitable[Path]],
-    quick_settings: Callable[..., ApplicationSettings],
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    server = postgres_server_factory()
-    await migrations.upgrade(server.url)
+def repositories(
+    server: PostgresServer, fallback_path: Path
+) -> tuple[PostgreSQLRepository, SQLiteRepository]:
     primary = PostgreSQLRepository.from_url(
         server.url,
         min_pool_size=2,
@@ -120,72 +115,106 @@ async def test_postgresql_outage_under_twenty_writers_loses_nothing(
         connect_timeout=2,
         command_timeout=5,
     )
+    # Short retries, so that calls caught by the stop fail over within a second.
     primary.retry_policy = RetryPolicy(
         max_attempts=2, base_delay=0.05, max_delay=0.2, exponential_base=2.0, jitter=False
     )
-    fallback = SQLiteRepository(await sqlite_database("fallback.db"))
-    monitor = RepositoryHealthMonitor(
+    return primary, SQLiteRepository(fallback_path)
+
+
+async def traffic_through_outage(
+    server: PostgresServer, monitor: RepositoryHealthMonitor, tally: Tally
+) -> tuple[float, float]:
+    """Writers run, the server stops and starts; returns (seconds down, seconds to failback)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    repository = await monitor.get_healthy_repository()
+    tasks = [asyncio.create_task(write(repository, n, tally, stop)) for n in range(WRITERS)]
+    tasks.append(asyncio.create_task(watch(monitor, tally, stop)))
+    try:
+        await asyncio.sleep(BEFORE_OUTAGE)
+        started = loop.time()
+        await asyncio.to_thread(server.stop, "immediate")
+        await asyncio.sleep(OUTAGE)
+        await asyncio.to_thread(server.start)
+        down_for = loop.time() - started
+        await wait_until(
+            lambda: monitor.state is BreakerState.CLOSED and monitor.status().journal_length == 0,
+            timeout=40,
+            what="failback with an empty journal",
+        )
+        back_after = loop.time() - started - down_for
+        await asyncio.sleep(AFTER_RECOVERY)
+    finally:
+        stop.set()
+        await asyncio.gather(*tasks)
+    return down_for, back_after
+
+
+@dataclass
+class Stored:
+    """What PostgreSQL holds afterwards, read with plain SQL."""
+
+    sessions: dict[UUID, int]  # id -> message_count
+    messages: dict[UUID, UUID]  # id -> session id
+    per_session: Counter[UUID]
+    duplicated: int  # messages whose content (unique per written message) is stored twice
+
+
+async def stored_in(primary: PostgreSQLRepository) -> Stored:
+    assert primary.pool is not None
+    sessions = await primary.pool.fetch("SELECT id, message_count FROM sessions")
+    rows = await primary.pool.fetch("SELECT id, session_id, content FROM messages")
+    contents = Counter(row["content"] for row in rows)
+    return Stored(
+        sessions={row["id"]: row["message_count"] for row in sessions},
+        messages={row["id"]: row["session_id"] for row in rows},
+        per_session=Counter(row["session_id"] for row in rows),
+        duplicated=sum(count - 1 for count in contents.values()),
+    )
+
+
+async def test_postgresql_outage_under_twenty_writers_loses_nothing(
+    postgres_server_factory: PostgresFactory,
+    sqlite_database: Callable[[str], Awaitable[Path]],
+    quick_settings: Callable[..., ApplicationSettings],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    server = postgres_server_factory()
+    await migrations.upgrade(server.url)
+    primary, fallback = repositories(server, await sqlite_database("fallback.db"))
+    tally = Tally()
+    async with RepositoryHealthMonitor(
         primary_repository=primary,
         fallback_repository=fallback,
         settings=quick_settings(interval=0.1, recovery=0.5, threshold=3),
-    )
-    tally = Tally()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    async with monitor:
-        repository = await monitor.get_healthy_repository()
-        tasks = [asyncio.create_task(write(repository, n, tally, stop)) for n in range(WRITERS)]
-        tasks.append(asyncio.create_task(watch(monitor, tally, stop)))
-        try:
-            await asyncio.sleep(BEFORE_OUTAGE)
-            started = loop.time()
-            await asyncio.to_thread(server.stop, "immediate")
-            await asyncio.sleep(OUTAGE)
-            await asyncio.to_thread(server.start)
-            down_for = loop.time() - started
-            await wait_until(
-                lambda: (
-                    monitor.state is BreakerState.CLOSED and monitor.status().journal_length == 0
-                ),
-                timeout=40,
-                what="failback with an empty journal",
-            )
-            recovered_after = loop.time() - started - down_for
-            await asyncio.sleep(AFTER_RECOVERY)
-        finally:
-            stop.set()
-            await asyncio.gather(*tasks)
+    ) as monitor:
+        down_for, back_after = await traffic_through_outage(server, monitor, tally)
         status = monitor.status()
-        assert primary.pool is not None
-        sessions = {
-            row["id"]: row["message_count"]
-            for row in await primary.pool.fetch("SELECT id, message_count FROM sessions")
-        }
-        rows = await primary.pool.fetch("SELECT id, session_id, content FROM messages")
+        stored = await stored_in(primary)
         left_in_fallback = await fallback.list_sessions(limit=1000)
 
-    stored_messages = {row["id"]: row["session_id"] for row in rows}
-    per_session = Counter(row["session_id"] for row in rows)
-    duplicated = sum(count - 1 for count in Counter(row["content"] for row in rows).values())
-    lost_sessions = tally.sessions - sessions.keys()
-    lost_messages = {m for m, s in tally.messages.items() if stored_messages.get(m) != s}
-    miscounted = {s for s, count in sessions.items() if count != per_session.get(s, 0)}
+    lost = (tally.sessions - stored.sessions.keys()) | {
+        message
+        for message, owner in tally.messages.items()
+        if stored.messages.get(message) != owner
+    }
     acknowledged = len(tally.sessions) + len(tally.messages)
-    found = len(tally.sessions & sessions.keys()) + len(tally.messages) - len(lost_messages)
+    unacknowledged = len(stored.sessions) + len(stored.messages) - (acknowledged - len(lost))
+    miscounted = [s for s, count in stored.sessions.items() if count != stored.per_session[s]]
     with capsys.disabled():
         print(
             f"\n[failover fault test] server down {down_for:.1f}s, calls back on PostgreSQL "
-            f"{recovered_after:.1f}s after restart; failovers {status.failover_count}, "
-            f"journal peak {tally.journal_peak}; acknowledged {acknowledged} "
-            f"({len(tally.sessions)} sessions, {len(tally.messages)} messages), found {found}, "
-            f"duplicated {duplicated}, refused {tally.refused}, lost "
-            f"{len(lost_sessions) + len(lost_messages)}, unacknowledged but stored "
-            f"{len(sessions) + len(rows) - found}"
+            f"{back_after:.1f}s after restart; failovers {status.failover_count}, journal peak "
+            f"{tally.journal_peak}; acknowledged {acknowledged} ({len(tally.sessions)} sessions, "
+            f"{len(tally.messages)} messages), found {acknowledged - len(lost)}, duplicated "
+            f"{stored.duplicated}, refused {tally.refused}, lost {len(lost)}, stored without "
+            f"acknowledgement {unacknowledged}"
         )
     assert status.failover_count >= 1 and tally.journal_peak > 0, "the fallback never served"
-    assert not lost_sessions and not lost_messages
-    assert duplicated == 0
-    assert not miscounted, f"message_count differs from stored messages for {len(miscounted)}"
+    assert not lost
+    assert stored.duplicated == 0
+    assert not miscounted, f"message_count differs from the stored messages for {miscounted[:5]}"
     assert not tally.false_answers, tally.false_answers[:5]
     assert (status.state, status.journal_length, status.rejected_writes) == (
         BreakerState.CLOSED,

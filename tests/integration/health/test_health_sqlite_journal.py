@@ -67,6 +67,21 @@ async def run_and_kill(primary: Path, fallback: Path) -> tuple[set[UUID], dict[U
     return sessions, messages
 
 
+async def assert_stored(
+    primary: SQLiteRepository, sessions: set[UUID], messages: dict[UUID, UUID]
+) -> None:
+    """Every acknowledged write is in the primary, and message counts match."""
+    for session_id in sessions:
+        stored = await primary.get_session(session_id)
+        assert stored is not None, f"acknowledged session {session_id} lost"
+        stored_messages = await primary.get_messages_by_session(session_id)
+        assert stored.message_count == len(stored_messages)
+    for message_id, session_id in messages.items():
+        stored_message = await primary.get_message(message_id)
+        assert stored_message is not None, f"acknowledged message {message_id} lost"
+        assert stored_message.session_id == session_id
+
+
 async def test_journal_survives_a_killed_process_and_is_replayed_on_the_next_start(
     sqlite_database: Callable[[str], Awaitable[Path]],
     quick_settings: Callable[..., ApplicationSettings],
@@ -102,15 +117,7 @@ async def test_journal_survives_a_killed_process_and_is_replayed_on_the_next_sta
                 0,
             )
 
-        for session_id in sessions:
-            stored = await primary.get_session(session_id)
-            assert stored is not None, f"acknowledged session {session_id} lost"
-            stored_messages = await primary.get_messages_by_session(session_id)
-            assert stored.message_count == len(stored_messages)
-        for message_id, session_id in messages.items():
-            stored_message = await primary.get_message(message_id)
-            assert stored_message is not None, f"acknowledged message {message_id} lost"
-            assert stored_message.session_id == session_id
+        await assert_stored(primary, sessions, messages)
         # Replayed copies are cleared. A write cut by the kill between its fallback write and
         # its journal entry was never acknowledged; at most that one copy may remain.
         leftovers = await fallback.list_sessions(limit=1000)

@@ -14,19 +14,30 @@ accepts; when the primary is back it replays the journal into it before calls re
         await repository.create_session(Session(user_id="user-1"))
         print(monitor.status())       # breaker state, active side, journal length, last error
 
+**Lifecycle.** ``start()`` (or ``async with monitor``, or the first
+``get_healthy_repository()``) opens the journal, connects both repositories and checks them
+once; ``stop()`` ends the checks and disconnects the repositories the monitor found
+unconnected. The routing repository's ``connect()``/``disconnect()`` are the monitor's
+``start()``/``stop()``, and its calls raise ``RepositoryConnectionError`` while the monitor is
+stopped.
+
 **Checks and the breaker.** Every ``observability.health_check_interval`` seconds a
 background task connects (idempotently) and health-checks both repositories, each bounded by
-``health_check_timeout``. Requests never probe. The breaker (``circuit_breaker.policy("db")``)
-opens after ``failure_threshold`` consecutive failures of the primary, counting failed checks
-and calls that raised ``RepositoryConnectionError`` alike (a success resets the count). After
-``recovery_timeout`` seconds it goes half-open: the monitor probes the primary
-(``half_open_max_calls`` good probes in a row), replays the journal, and closes. A failed
-probe or replay opens it again for another ``recovery_timeout``. Requests are never used as
-trial calls: until the journal is replayed, the primary lacks the outage's writes. At start a
-primary that is down, or a journal left by an earlier run, opens the breaker at once.
+``health_check_timeout``. Requests never probe. Failed calls (``RepositoryConnectionError``
+from the primary) and failed checks add to one count of consecutive failures, which any
+success resets; the breaker opens when a failed call brings it to
+``circuit_breaker.policy("db").failure_threshold``, or a failed check to
+``health_check_failure_threshold``. The call that opens it is served as an outage call. After
+``recovery_timeout`` seconds the breaker goes half-open: the monitor probes the primary
+(``half_open_max_calls`` good probes in a row, or ``health_check_recovery_threshold`` if
+more), replays the journal, and closes. A failed probe or replay opens it again for another
+``recovery_timeout``. Requests are never used as trial calls: until the journal is replayed,
+the primary lacks the outage's writes. At start, a primary that is down, or a journal left
+by an earlier run, opens the breaker at once.
 
 **Feature flags.** ``fallbacks`` off: calls always go to the primary and its errors surface
-(the journal of an earlier outage is still replayed once the primary is healthy).
+(the journal of an earlier outage is still replayed once the primary is healthy; until then
+the primary lacks those writes).
 ``circuit_breakers`` off: the breaker follows the latest result directly: the first failure
 opens it, and the first good health check starts a one-probe trial with no recovery timeout.
 
@@ -56,20 +67,28 @@ survives a restart: the next start keeps calls on the fallback and replays it fi
 any other fallback it is kept in memory, like the fallback's data (``journal_path=`` chooses
 a file explicitly).
 
-**Replay** applies the entries to the primary in journal order, idempotently by id: a create
-meeting an identical record counts as done (its first attempt may have reached the primary),
-updates and deletes are applied again. ``updated_at`` of a replayed update is the primary's
-time of replay, as the repository owns that field. An entry the primary refuses for good (a
-different record under the same id) is set aside in the journal's ``rejected`` table, logged,
-and counted in ``status().rejected_writes``; replay goes on. While the bulk is replayed, new
-writes keep going to the fallback and the journal; then new fallback writes are held briefly
-while the last entries are replayed, calls switch to the primary, and the fallback's copies
-of the replayed entities are deleted (before the fallback accepts another write). Reads that
-were on their way to the fallback during the switch are answered by the primary.
+**Replay** applies the entries to the primary in journal order (a run of consecutive message
+creates goes in as one ``create_messages`` batch, in the same order), idempotently by id: a
+create meeting an identical record counts as done (its first attempt may have reached the
+primary), updates and deletes are applied again. Each entry (or batch) is marked applied as
+soon as it is, so replay cut short by a failure or a crash resumes from the first entry not
+applied. ``updated_at`` of a replayed update is the primary's time of replay, as the
+repository owns that field. An entry the primary refuses for good (a different record under
+the same id) is set aside in the journal's ``rejected`` table, logged, and counted in
+``status().rejected_writes``; replay goes on. While the bulk is replayed, new writes keep
+going to the fallback and the journal (as long as each pass at least halves the backlog);
+then new fallback writes are held while the last entries are replayed, calls switch to the
+primary, and the fallback's copies of the replayed entities are deleted. Until they are
+(should the fallback fail then, or the process stop), the fallback neither answers nor
+accepts a write: the primary may have changed those entities since. Reads that were on their
+way to the fallback during the switch are answered by the primary.
 
-The fallback should be dedicated to failover: the monitor serves what it holds as current.
-A write interrupted by a crash of the process between its fallback write and its journal
-entry was never acknowledged and is not replayed; its copy may stay in the fallback.
+Known limits. The fallback should be dedicated to failover: the monitor serves what it holds
+as current. A create during an outage is taken to be new (ids are client-chosen UUIDs): one
+that re-creates an id the primary already holds is reconciled at replay (identical: done;
+different: set aside), but until then the fallback answers for that id from its own copy. A
+write cut by a crash of the process between its fallback write and its journal entry was
+never acknowledged and is not replayed; its copy may stay in the fallback.
 """
 
 from __future__ import annotations
