@@ -19,6 +19,7 @@ Usage::
 from __future__ import annotations
 
 import math
+import re
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
@@ -56,9 +57,24 @@ def _to_utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
+# NUL cannot be stored by PostgreSQL; a lone surrogate cannot be encoded as UTF-8 at all.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _unstorable(value: str) -> str | None:
+    """Describe the first character no backend can store, or ``None``."""
+    found = _UNSTORABLE.search(value)
+    if found is None:
+        return None
+    if found.group() == "\x00":
+        return "the NUL character (U+0000)"
+    return f"a lone surrogate (U+{ord(found.group()):04X}), which UTF-8 cannot encode"
+
+
 def _reject_nul(value: str) -> str:
-    if "\x00" in value:
-        raise ValueError("text must not contain the NUL character (U+0000)")
+    problem = _unstorable(value)
+    if problem:
+        raise ValueError(f"text must not contain {problem}")
     return value
 
 
@@ -80,8 +96,8 @@ def _check_json(value: Any, depth: int = 1) -> None:
     if depth > MAX_JSON_DEPTH:
         raise _JsonError(f"nests deeper than {MAX_JSON_DEPTH} levels")
     if isinstance(value, str):
-        if "\x00" in value:
-            raise _JsonError("contains the NUL character (U+0000)")
+        if problem := _unstorable(value):
+            raise _JsonError(f"contains {problem}")
     elif isinstance(value, bool | int) or value is None:
         return
     elif isinstance(value, float):
@@ -104,8 +120,8 @@ def _check_json_object(value: dict[Any, Any], depth: int) -> None:
     for key, item in value.items():
         if not isinstance(key, str):
             raise _JsonError(f"has the key {key!r}; JSON object keys must be strings")
-        if "\x00" in key:
-            raise _JsonError(f"has a key containing the NUL character (U+0000): {key!r}")
+        if problem := _unstorable(key):
+            raise _JsonError(f"has a key containing {problem}: {key!r}")
         try:
             _check_json(item, depth + 1)
         except _JsonError as exc:
