@@ -125,8 +125,12 @@ class RepositoryFactory:
         if backend == "sqlite":
             return repository_class(settings.sqlite_path)  # type: ignore[call-arg]
         if backend == "redis":
-            return repository_class(settings.redis)  # type: ignore[call-arg]
-        return repository_class(settings.database)  # type: ignore[call-arg]
+            repository = repository_class(settings.redis)  # type: ignore[call-arg]
+            repository.retry_policy = settings.retry.policy("redis")
+            return repository
+        repository = repository_class(settings.database)  # type: ignore[call-arg]
+        repository.retry_policy = settings.retry.policy("db")
+        return repository
 
     @staticmethod
     def from_url(url: str, **options: Any) -> BaseRepository:
