@@ -302,7 +302,7 @@ async def test_a_stopped_monitor_refuses_calls_until_started_again(
 ) -> None:
     await monitor.stop()
     await monitor.stop()  # idempotent
-    with pytest.raises(RepositoryConnectionError, match="monitor is stopped"):
+    with pytest.raises(RepositoryConnectionError, match="health monitor is stopped"):
         await repo.create_session(session())
     assert not await repo.health_check()
     assert await monitor.get_healthy_repository() is repo
@@ -341,3 +341,20 @@ async def test_last_error_never_shows_a_password(
         await repo.list_agents()
     last_error = monitor.status().last_error
     assert last_error is not None and "s3cr3t" not in last_error and "***" in last_error
+
+
+async def test_without_a_fallback_it_only_monitors(primary: OutageRepository) -> None:
+    async with RepositoryHealthMonitor(primary_repository=primary, settings=settings()) as monitor:
+        repo = await monitor.get_healthy_repository()
+        primary.down = True
+        for _ in range(3):
+            with pytest.raises(RepositoryConnectionError, match="simulated outage"):
+                await repo.create_session(session())
+        status = monitor.status()
+        assert (status.state, status.active, status.fallback_healthy) == (
+            BreakerState.OPEN,
+            "primary",
+            None,
+        )
+        with pytest.raises(RepositoryConnectionError, match="no fallback may serve"):
+            await monitor.get_healthy_repository()

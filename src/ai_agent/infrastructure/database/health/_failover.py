@@ -71,8 +71,8 @@ class Failover:
     def ensure_running(self) -> None:
         if not self.running:
             raise RepositoryConnectionError(
-                "the repository health monitor is stopped; call start() or "
-                "get_healthy_repository() first"
+                "failover repository is not connected (its health monitor is stopped); "
+                "call connect() or the monitor's start() first"
             )
 
     def unavailable(self, detail: str) -> RepositoryConnectionError:
