@@ -218,9 +218,12 @@ async def test_text_that_is_not_unicode_is_rejected_cleanly(
     make_repository: MakeRepository,
 ) -> None:
     repository = await make_repository()
-    with pytest.raises(RepositoryValidationError, match="cannot be stored"):
-        await repository.create_agent(Agent(name="a", description="lone \ud800 surrogate"))
-    with pytest.raises(RepositoryValidationError, match="cannot be stored"):
-        await repository.create_session(Session(metadata={"k": "\udfff"}))
+    # Built past validation: the models reject lone surrogates, and so must the repository.
+    agent = Agent.model_construct(name="a", description="lone \ud800 surrogate")
+    with pytest.raises(RepositoryValidationError, match="surrogate"):
+        await repository.create_agent(agent)
+    session = Session.model_construct(metadata={"k": "\udfff"})
+    with pytest.raises(RepositoryValidationError, match="surrogate"):
+        await repository.create_session(session)
     assert await repository.list_agents() == []
     assert await repository.list_sessions() == []
