@@ -23,7 +23,7 @@ import asyncio
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, NoReturn, TypeVar
+from typing import Annotated, NamedTuple, NoReturn, TypeVar
 
 import typer
 from alembic.script import ScriptDirectory
@@ -168,16 +168,28 @@ def _unexpected(target: Target, exc: Exception) -> str:
     return f"{type(exc).__name__}: {first_line}" if first_line else type(exc).__name__
 
 
-async def _revision(target: Target) -> str | None:
-    """The current revision; ``None`` for an empty or missing database (never creates one)."""
+class Observed(NamedTuple):
+    """A database's revision, and when there is none, whether the database itself is missing."""
+
+    revision: str | None
+    missing: str = ""  # what is missing ("no database file yet"), or "" for an empty database
+
+    def describe(self) -> str:
+        if self.revision is not None:
+            return self.revision
+        return f"none ({self.missing or 'empty database'})"
+
+
+async def _revision(target: Target) -> Observed:
+    """The current revision, reading only: a missing database is reported, never created."""
     sqlite_file = target.sqlite_file
     if sqlite_file is not None and not sqlite_file.exists():
-        return None  # connecting would create the file: a check must not
+        return Observed(None, "no database file yet")  # connecting would create it
     try:
-        return await migrations.current_revision(target.url)
+        return Observed(await migrations.current_revision(target.url))
     except RepositoryError as exc:
         if target.is_postgresql and _cause(exc) == _DATABASE_MISSING:
-            return None
+            return Observed(None, "the database does not exist yet")
         raise
 
 
@@ -197,15 +209,6 @@ def _unknown(target: Target, revision: str) -> str:
     )
 
 
-def _describe(revision: str | None, target: Target) -> str:
-    if revision is not None:
-        return revision
-    sqlite_file = target.sqlite_file
-    if sqlite_file is not None and not sqlite_file.exists():
-        return "none (no database file yet)"
-    return "none (empty or missing database)"
-
-
 # -- migrate -----------------------------------------------------------------------------
 
 
@@ -217,7 +220,7 @@ async def _migrate(target: Target) -> tuple[str | None, str | None, bool]:
         created = _create_file(sqlite_file)
     elif target.is_postgresql:
         created = await migrations.ensure_database(target.url)
-    before = await _revision(target)
+    before = (await _revision(target)).revision
     if before is not None and not _known(before):
         raise Failure(_unknown(target, before))
     await migrations.upgrade(target.url)
@@ -315,12 +318,13 @@ def check(
     """Exit 0 when the database is reachable and at the newest revision, else say why."""
     target = _target(url, env, env_file)
     head = migrations.head_revision()
-    current = _run(target, f"Checking {target.shown}...", _revision(target), timeout)
+    observed = _run(target, f"Checking {target.shown}...", _revision(target), timeout)
+    current = observed.revision
     if current is not None and not _known(current):
         _fail(f"Not ready: {_unknown(target, current)}")
     if current != head:
         _fail(
-            f"Not ready: {target.shown} is at revision {_describe(current, target)}, "
+            f"Not ready: {target.shown} is at revision {observed.describe()}, "
             f"head is {head}; run `ai-agent db migrate`."
         )
     typer.echo(f"OK: {target.shown} is reachable and at revision {head} (head).")
@@ -336,7 +340,8 @@ def status(
     """Show the database's current revision and the newest one this version ships."""
     target = _target(url, env, env_file)
     head = migrations.head_revision()
-    current = _run(target, f"Reading {target.shown}...", _revision(target), timeout)
+    observed = _run(target, f"Reading {target.shown}...", _revision(target), timeout)
+    current = observed.revision
     if current == head:
         state = "up to date"
     elif current is None:
@@ -346,7 +351,7 @@ def status(
     else:
         state = "not at head: run `ai-agent db migrate`"
     typer.echo(f"Database:          {target.shown}")
-    typer.echo(f"Current revision:  {_describe(current, target)}")
+    typer.echo(f"Current revision:  {observed.describe()}")
     typer.echo(f"Head revision:     {head}")
     typer.echo(f"Status:            {state}")
 

@@ -191,7 +191,7 @@ def test_a_database_behind_head_is_not_ready(sqlite_file: Path) -> None:
         connection.execute("CREATE TABLE unrelated (x INTEGER)")  # not empty, but no schema
     line = assert_one_line_error(invoke("check"))
     assert line == (
-        "Not ready: sqlite:///data/agent.db is at revision none (empty or missing database), "
+        "Not ready: sqlite:///data/agent.db is at revision none (empty database), "
         f"head is {HEAD}; run `ai-agent db migrate`."
     )
     assert "no schema yet" in invoke("status").stdout
@@ -242,9 +242,12 @@ def test_postgresql_missing_database_then_migrate_creates_it(fresh_postgres_url:
     url = fresh_postgres_url
     status = invoke("status", "--url", url)
     assert status.exit_code == 0, status.output
-    assert "Current revision:  none (empty or missing database)" in status.stdout
+    assert "Current revision:  none (the database does not exist yet)" in status.stdout
     line = assert_one_line_error(invoke("check", "--url", url))
-    assert line.startswith(f"Not ready: {shown(url)} is at revision none")
+    assert line == (
+        f"Not ready: {shown(url)} is at revision none (the database does not exist yet), "
+        f"head is {HEAD}; run `ai-agent db migrate`."
+    )
     first = invoke("migrate", "--url", url)
     assert first.exit_code == 0, first.output
     assert first.stdout.splitlines() == [
