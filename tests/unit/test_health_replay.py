@@ -229,3 +229,27 @@ async def test_writes_during_replay_are_neither_lost_nor_reordered(
     assert len(stored) == 160
     assert (await primary.get_session(target.id)).message_count == 160  # type: ignore[union-attr]
     assert monitor.status().journal_length == 0
+
+
+async def test_after_a_restart_mid_replay_the_outage_copies_are_still_served(
+    monitor: RepositoryHealthMonitor,
+    repo: Repository,
+    primary: OutageRepository,
+    clock: Clock,
+) -> None:
+    await fail_over(repo, primary)
+    target = await repo.create_session(session())
+    first = await repo.create_message(message(target.id, "m0"))
+    primary.down = False
+    primary.down_at_message = 1  # replay stores the session, then the primary goes down
+    clock.now += RECOVERY
+    assert (await monitor.check()).journal_length == 1
+    await monitor.stop()
+    await monitor.start()  # as a new process would, with the journal of the old one
+    assert monitor.state is BreakerState.OPEN
+    # The primary was never served since the session reached it: the fallback's copy is
+    # current, and stays readable until the journal is drained.
+    assert await repo.get_session(target.id) is not None
+    assert await repo.get_message(first.id) == first
+    await recover(monitor, primary, clock)
+    assert await primary.get_message(first.id) == first

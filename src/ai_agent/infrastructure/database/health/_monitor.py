@@ -191,7 +191,11 @@ class RepositoryHealthMonitor:
                 for repository in (failover.primary, failover.fallback)
                 if repository is not None and getattr(repository, "is_connected", True) is False
             ]
-            failover.needs_clear = failover.journal.applied_count > 0
+            journal = failover.journal
+            # Replayed entries left by a crash after the switch to the primary: their fallback
+            # copies may be stale. (Cut short before the switch, replay left them current;
+            # they are cleared with the rest once the journal is drained.)
+            failover.needs_clear = journal.applied_count > 0 and journal.pending_count == 0
             failover.running = True
             await self._assess_at_start()
             self._task = asyncio.create_task(self._run(), name="repository-health-monitor")
