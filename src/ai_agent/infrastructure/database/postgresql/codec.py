@@ -61,15 +61,22 @@ def encode_json(value: Any) -> str:
     ``10000000000000000``: the float would come back as an int (and ``1e300`` as a different
     number). Floats that ``repr`` in scientific notation with a positive exponent are
     therefore written positionally with a fraction (``10000000000000000.0``), which ``jsonb``
-    keeps and ``json.loads`` reads back as the same float. Everything else is ``json.dumps``.
+    keeps and ``json.loads`` reads back as the same float. Ints too long for ``json.dumps``
+    (past ``sys.get_int_max_str_digits()``) are written exactly through ``Decimal``.
+    Everything else is ``json.dumps``.
     """
-    text = _dumps(value)
+    try:
+        text = _dumps(value)
+    except ValueError:  # an int past Python's int <-> text digit limit (4300 by default)
+        return _encode_positional(value)
     if _SCIENTIFIC not in text:  # fast path: no large float (or a string holding "e+")
         return text
     return _encode_positional(value)
 
 
 def _encode_positional(value: Any) -> str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{Decimal(value):f}"  # exact, and free of the digit limit
     if isinstance(value, float):
         digits = f"{Decimal(repr(value)):f}"
         return digits if "." in digits else f"{digits}.0"
@@ -81,7 +88,16 @@ def _encode_positional(value: Any) -> str:
     return _dumps(value)
 
 
-decode_json = json.loads
+def decode_json(text: str) -> Any:
+    """``json.loads``; ints past Python's digit limit (stored by :func:`encode_json`) too."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return json.loads(text, parse_int=_exact_int)
+
+
+def _exact_int(digits: str) -> int:
+    return int(Decimal(digits))
 
 
 def _copy_json(value: Any) -> Any:

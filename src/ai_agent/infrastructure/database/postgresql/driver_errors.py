@@ -92,7 +92,7 @@ def translate(exc: BaseException, where: str, password: str | None) -> Repositor
     if isinstance(exc, asyncpg.ForeignKeyViolationError):
         return _missing(exc)
     if isinstance(exc, _INVALID) or _is_client_input_error(exc):
-        return RepositoryValidationError(f"PostgreSQL rejected the value: {_reason(exc)}")
+        return RepositoryValidationError(f"PostgreSQL cannot store the value: {_reason(exc)}")
     if isinstance(exc, _CONFLICT):
         return ConflictError(
             f"a concurrent transaction got in the way ({_reason(exc)}); retry the operation"
@@ -110,7 +110,14 @@ def translate(exc: BaseException, where: str, password: str | None) -> Repositor
             f"the database schema at {where} is missing or behind ({_reason(exc)}); "
             "run `ai-agent db migrate`"
         )
-    if isinstance(exc, asyncpg.PostgresError | asyncpg.InternalClientError):
+    if isinstance(exc, asyncpg.OutdatedSchemaCacheError):
+        return RepositoryError(f"the database schema changed under a cached statement: {exc}")
+    if isinstance(exc, asyncpg.InternalClientError):
+        # The driver's protocol state broke, e.g. "cannot switch to state 11; another
+        # operation (2) is in progress" after the server ended an idle connection.
+        reason = _reason(exc).replace(password, "***") if password else _reason(exc)
+        return RepositoryConnectionError(f"the connection to PostgreSQL at {where} broke: {reason}")
+    if isinstance(exc, asyncpg.PostgresError):
         return RepositoryError(f"PostgreSQL error: {_reason(exc)}")
     return None
 
@@ -155,10 +162,9 @@ def _is_client_input_error(exc: BaseException) -> bool:
 
 def _reason(exc: BaseException) -> str:
     """One line saying why: the server's primary message, without quoted parameter values."""
-    if isinstance(exc, asyncpg.PostgresError):
-        text = str(getattr(exc, "message", "") or "")
-    else:
-        text = str(exc)
+    # A server error's primary message (str() would add DETAIL lines); the driver's own
+    # errors (e.g. client-side DataError) carry theirs in str() only.
+    text = str(getattr(exc, "message", None) or exc)
     text = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
     if text.startswith(_CLIENT_INPUT):
         # "invalid input for query argument $3: <the value> (why)": the value may be a secret.

@@ -150,13 +150,13 @@ class ConnectionRouter:
             except BaseException:
                 state.open = False
                 self._current.reset(token)
-                await _quietly(transaction.rollback())
+                await _quietly(transaction.rollback)
                 raise
             state.open = False
             self._current.reset(token)
             await self._guard(transaction.commit())
         finally:
-            await _quietly(pool.release(connection))
+            await _quietly(lambda: pool.release(connection))
 
     @asynccontextmanager
     async def _savepoint(self, current: _Transaction) -> AsyncIterator[None]:
@@ -171,7 +171,7 @@ class ConnectionRouter:
             yield
         except BaseException:
             async with current.lock:
-                await _quietly(savepoint.rollback())
+                await _quietly(savepoint.rollback)
             raise
         async with current.lock:
             await self._guard(savepoint.commit())
@@ -207,8 +207,9 @@ class ConnectionRouter:
             raise error from exc
 
 
-async def _quietly(operation: Awaitable[object]) -> None:
+async def _quietly(operation: Callable[[], Awaitable[object]]) -> None:
     # Cleanup after a failure: the original exception is what the caller must see; asyncpg
-    # terminates a connection whose rollback or release failed.
+    # terminates a connection whose rollback or release failed. (A callable: asyncpg checks
+    # a closed connection when the method is called, before there is anything to await.)
     with contextlib.suppress(Exception):
-        await operation
+        await operation()

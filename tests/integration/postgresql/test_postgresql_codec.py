@@ -1,0 +1,90 @@
+"""Rows <-> models on PostgreSQL: the column lists match the live schema, and JSON that
+``jsonb`` would otherwise change (floats printed as integers, ints past Python's digit limit)
+comes back exactly."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from ai_agent.domain.models import Session
+from ai_agent.infrastructure.database.postgresql import PostgreSQLRepository
+from ai_agent.infrastructure.database.postgresql.codec import (
+    AGENTS,
+    EXTERNAL_SERVICES,
+    MCP_SERVERS,
+    MESSAGES,
+    SESSIONS,
+    TOOLS,
+    Table,
+    decode_json,
+    encode_json,
+)
+
+pytestmark = pytest.mark.postgresql
+
+TABLES: list[Table[Any]] = [SESSIONS, MESSAGES, AGENTS, TOOLS, MCP_SERVERS, EXTERNAL_SERVICES]
+# Columns the models do not carry.
+STORE_ONLY = {"messages": {"seq"}}
+
+
+@pytest.mark.parametrize("table", TABLES, ids=lambda table: table.name)
+async def test_every_model_field_is_a_column_and_back(
+    repository: PostgreSQLRepository, table: Table[Any]
+) -> None:
+    assert repository.pool is not None
+    async with repository.pool.acquire() as connection:
+        rows = await connection.fetch(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND table_name = $1",
+            table.name,
+        )
+    types = {row["column_name"]: row["data_type"] for row in rows}
+    assert set(types) - STORE_ONLY.get(table.name, set()) == set(table.columns)
+    assert {name for name, kind in types.items() if kind == "jsonb"} == set(table.json_columns)
+    timestamps = {name for name, kind in types.items() if kind.startswith("timestamp")}
+    assert timestamps == set(table.datetime_columns)
+
+
+FLOATS = [1e16, 1e22, 1e300, -1.5e200, 1.7976931348623157e308, 1e-7, 5e-324, 0.1, 1.0, -0.0]
+
+
+async def test_floats_come_back_as_the_same_floats(repository: PostgreSQLRepository) -> None:
+    # jsonb stores numbers as numeric and prints 1e16 as 10000000000000000: an int on reading.
+    metadata = {"floats": FLOATS, "nested": {"f": 1e100, "note": "has e+ in text"}}
+    session = await repository.create_session(Session(metadata=metadata))
+
+    stored = await repository.get_session(session.id)
+    assert stored is not None
+    assert stored.metadata == metadata
+    assert [type(value) for value in stored.metadata["floats"]] == [float] * len(FLOATS)
+    assert type(stored.metadata["nested"]["f"]) is float
+
+
+async def test_ints_past_the_digit_limit_come_back_exactly(
+    repository: PostgreSQLRepository,
+) -> None:
+    huge = -(10**5000) - 12345  # json.dumps and json.loads refuse it by default
+    session = await repository.create_session(Session(metadata={"huge": huge, "flag": True}))
+
+    stored = await repository.get_session(session.id)
+    assert stored is not None and stored.metadata == {"huge": huge, "flag": True}
+    assert stored.metadata["flag"] is True
+
+
+@pytest.mark.parametrize(
+    "value",
+    [{"a": [1, 2.5, "x e+1", None, True]}, [1e16, {"k": 1e300}], {"big": 10**4400, "b": False}],
+)
+def test_encode_then_decode_is_the_identity(value: Any) -> None:
+    assert _typed(decode_json(encode_json(value))) == _typed(value)
+
+
+def _typed(value: Any) -> Any:
+    """``value`` with every leaf paired with its type (1.0 == 1, but not as JSON)."""
+    if isinstance(value, dict):
+        return {key: _typed(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_typed(item) for item in value]
+    return (type(value), value)
