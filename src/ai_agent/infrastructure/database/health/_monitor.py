@@ -346,8 +346,7 @@ class RepositoryHealthMonitor:
             replayed += await drain(failover.primary, journal)
             if failover.breaker.state is not BreakerState.HALF_OPEN:
                 return
-            failover.breaker.close()
-            failover.last_error = None
+            failover.breaker.close()  # last_error stays: it says why the last outage began
             logger.info(
                 "primary repository (%s) is back: %d journaled writes replayed; calls return",
                 backend_name(failover.primary),
