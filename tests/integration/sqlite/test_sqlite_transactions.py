@@ -159,3 +159,30 @@ async def test_a_block_waiting_for_another_process_gives_up_with_a_conflict(
             assert await repository.create_session(Session()) is not None
     finally:
         holder.close()
+
+
+async def test_the_blocks_own_exceptions_pass_through_untranslated(
+    repository: SQLiteRepository,
+) -> None:
+    import sqlite3
+
+    mine = sqlite3.OperationalError("raised by the caller, not by the repository")
+    with pytest.raises(sqlite3.OperationalError) as caught:
+        async with repository.transaction():
+            await repository.create_agent(Agent(name="rolled-back"))
+            raise mine
+    assert caught.value is mine
+    assert await repository.list_agents() == []
+
+
+async def test_a_task_started_inside_the_block_runs_after_it(
+    repository: SQLiteRepository,
+) -> None:
+    # The block belongs to the task that opened it; tasks it starts are other tasks.
+    async with repository.transaction():
+        await repository.create_agent(Agent(name="first"))
+        later = asyncio.create_task(repository.create_agent(Agent(name="second")))
+        await asyncio.sleep(0.02)
+        assert not later.done()
+    await later
+    assert [agent.name for agent in await repository.list_agents()] == ["first", "second"]

@@ -243,14 +243,14 @@ class SQLiteCore(BaseRepository):
 
     @asynccontextmanager
     async def _immediate(self, connection: aiosqlite.Connection) -> AsyncIterator[None]:
-        await connection.execute("BEGIN IMMEDIATE")
+        await self._control(connection, "BEGIN IMMEDIATE")
         try:
             yield
         except BaseException:
             await _quietly(connection, "ROLLBACK")
             raise
         try:
-            await connection.execute("COMMIT")
+            await self._control(connection, "COMMIT")
         except BaseException:
             await _quietly(connection, "ROLLBACK")
             raise
@@ -262,14 +262,14 @@ class SQLiteCore(BaseRepository):
             return
         connection = self._open()
         name = transaction.next_savepoint()
-        await connection.execute(f"SAVEPOINT {name}")
+        await self._control(connection, f"SAVEPOINT {name}")
         try:
             yield
         except BaseException:
             await _quietly(connection, f"ROLLBACK TO {name}")
             await _quietly(connection, f"RELEASE {name}")
             raise
-        await connection.execute(f"RELEASE {name}")
+        await self._control(connection, f"RELEASE {name}")
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Self]:
@@ -283,10 +283,10 @@ class SQLiteCore(BaseRepository):
         self._ensure_open()
         owned = self._owned_transaction()
         if owned is not None:
-            async with self._guard(), self._savepoint(owned, enabled=True):
+            async with self._savepoint(owned, enabled=True):
                 yield self
             return
-        async with self._guard(), self._statement_lock:
+        async with self._statement_lock:
             connection = self._open()
             current = _Transaction(self, asyncio.current_task())
             async with self._immediate(connection):
@@ -297,11 +297,13 @@ class SQLiteCore(BaseRepository):
                     current.open = False
                     _ACTIVE.reset(token)
 
-    @asynccontextmanager
-    async def _guard(self) -> AsyncIterator[None]:
-        """Translate driver errors raised by BEGIN, SAVEPOINT or COMMIT of a block."""
+    async def _control(self, connection: aiosqlite.Connection, statement: str) -> None:
+        """Run BEGIN, COMMIT, SAVEPOINT or RELEASE; its driver errors leave it translated.
+
+        (Errors raised by the code inside a block are not this method's to translate.)
+        """
         try:
-            yield
+            await connection.execute(statement)
         except (sqlite3.Error, ValueError) as exc:
             translated = translate(exc, self.display_url)
             if translated is None:
