@@ -61,68 +61,88 @@ def _row(session_id: UUID) -> tuple[object, ...]:
     )
 
 
-async def _timed(count: int, append: Callable[[], Awaitable[object]]) -> float:
-    for _ in range(50):  # warm up: prepared statements, connections
-        await append()
-    start = time.perf_counter()
-    for _ in range(count):
-        await append()
-    return time.perf_counter() - start
+Append = Callable[[], Awaitable[object]]
+ROUND = 100
 
 
-async def _repository(repository: PostgreSQLRepository, count: int) -> float:
-    session = await repository.create_session(Session(user_id="bench"))
-
-    async def append() -> object:
-        message = Message(session_id=session.id, role=MessageRole.USER, content="Why?")
-        message.metadata, message.tool_calls = METADATA, TOOL_CALLS
-        return await repository.create_message(message)
-
-    return await _timed(count, append)
-
-
-async def _plain(connection: asyncpg.Connection, session_id: UUID, count: int) -> float:
-    async def append() -> object:
-        return await connection.execute(PLAIN_CTE, *_row(session_id))
-
-    return await _timed(count, append)
+async def _run(variants: dict[str, Append], count: int) -> dict[str, float]:
+    """Seconds per variant for ``count`` appends, run in interleaved rounds of ``ROUND`` so
+    that load from elsewhere on the machine hits every variant alike."""
+    for append in variants.values():
+        for _ in range(20):  # warm up: prepared statements, connections
+            await append()
+    totals = dict.fromkeys(variants, 0.0)
+    for _ in range(max(1, count // ROUND)):
+        for name, append in variants.items():
+            start = time.perf_counter()
+            for _ in range(ROUND):
+                await append()
+            totals[name] += time.perf_counter() - start
+    return totals
 
 
-async def _pooled(pool: asyncpg.Pool, session_id: UUID, count: int) -> float:
+def _repository(repository: PostgreSQLRepository, session_id: UUID, count: int) -> Append:
+    # Messages are built before timing: constructing them is the caller's cost; validating
+    # them again (as every repository call does) is counted.
+    messages = iter(
+        [
+            Message(
+                session_id=session_id,
+                role=MessageRole.USER,
+                content="Why was I charged twice?",
+                metadata=METADATA,
+                tool_calls=TOOL_CALLS,
+            )
+            for _ in range(count + 100)
+        ]
+    )
+    return lambda: repository.create_message(next(messages))
+
+
+def _plain(connection: asyncpg.Connection, session_id: UUID) -> Append:
+    return lambda: connection.execute(PLAIN_CTE, *_row(session_id))
+
+
+def _pooled(pool: asyncpg.Pool, session_id: UUID) -> Append:
     async def append() -> object:
         async with pool.acquire() as connection:
             return await connection.execute(PLAIN_CTE, *_row(session_id))
 
-    return await _timed(count, append)
+    return append
 
 
-async def _transaction(connection: asyncpg.Connection, session_id: UUID, count: int) -> float:
+def _transaction(connection: asyncpg.Connection, session_id: UUID) -> Append:
     async def append() -> None:
         row = _row(session_id)
         async with connection.transaction():
             await connection.execute(UPDATE, session_id, row[1])
             await connection.execute(INSERT, *row)
 
-    return await _timed(count, append)
+    return append
 
 
 async def main(url: str, count: int) -> None:
     repository = PostgreSQLRepository.from_url(url, min_pool_size=1, max_pool_size=2)
     async with repository:
-        session = await repository.create_session(Session(user_id="bench"))
-        results = {"repository": await _repository(repository, count)}
-        dsn = repository.display_url  # only for the header
+        sessions = [await repository.create_session(Session(user_id="bench")) for _ in range(4)]
         connection = await asyncpg.connect(url)
         pool = await asyncpg.create_pool(url, min_size=1, max_size=2)
         try:
-            results["asyncpg CTE"] = await _plain(connection, session.id, count)
-            results["asyncpg pool CTE"] = await _pooled(pool, session.id, count)
-            results["asyncpg transaction"] = await _transaction(connection, session.id, count)
+            variants = {
+                "repository": _repository(repository, sessions[0].id, count),
+                "asyncpg CTE": _plain(connection, sessions[1].id),
+                "asyncpg pool CTE": _pooled(pool, sessions[2].id),
+                "asyncpg transaction": _transaction(connection, sessions[3].id),
+            }
+            results = await _run(variants, count)
         finally:
             await pool.close()
             await connection.close()
+        for session in sessions:
+            await repository.delete_session(session.id)
+        shown = repository.display_url
     floor = results["asyncpg CTE"]
-    print(f"{count} sequential appends at {dsn}")
+    print(f"{count} sequential appends per variant, interleaved, at {shown}")
     for name, seconds in results.items():
         each, ratio = seconds * 1e6 / count, seconds / floor
         print(f"  {name:<20} {each:8.1f} us/append {count / seconds:8.0f}/s  x{ratio:.2f}")

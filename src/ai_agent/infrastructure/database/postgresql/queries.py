@@ -26,16 +26,25 @@ from ai_agent.infrastructure.database.postgresql.codec import (
 )
 
 __all__ = [
+    "AGENT_SQL",
     "CREATE_MESSAGE",
     "CREATE_MESSAGES",
     "DELETE_MESSAGE",
+    "DELETE_SESSION",
+    "EXTERNAL_SERVICE_SQL",
+    "GET_MESSAGE",
+    "GET_SESSION",
+    "INSERT_SESSION",
     "LIST_SESSIONS",
     "LIST_USER_SESSIONS",
+    "MCP_SERVER_SQL",
     "MESSAGES_BY_SESSION",
     "RECENT_MESSAGES",
     "SCHEMA_REVISION",
     "SCHEMA_VERSION_TABLE",
+    "TOOL_SQL",
     "UPDATE_MESSAGE",
+    "UPDATE_SESSION",
     "Statement",
     "TableStatements",
 ]
