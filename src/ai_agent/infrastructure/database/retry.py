@@ -14,17 +14,11 @@ succeeds with that one stored copy. Outside a retry loop a duplicate id is still
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, TypeVar
 
-from tenacity import (
-    AsyncRetrying,
-    retry_if_exception_type,
-    stop_after_attempt,
-    wait_exponential,
-    wait_exponential_jitter,
-)
-from tenacity.wait import wait_base
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
 
 from ai_agent.infrastructure.database.errors import (
     ConflictError,
@@ -42,17 +36,24 @@ T = TypeVar("T")
 TRANSIENT_ERRORS = (RepositoryConnectionError, ConflictError)
 
 
-def _wait(policy: RetryPolicy) -> wait_base:
-    if policy.jitter:
-        return wait_exponential_jitter(
-            initial=policy.base_delay,
-            max=policy.max_delay,
-            exp_base=policy.exponential_base,
-            jitter=policy.base_delay,
-        )
-    return wait_exponential(
-        multiplier=policy.base_delay, max=policy.max_delay, exp_base=policy.exponential_base
-    )
+def _wait(policy: RetryPolicy) -> Callable[[RetryCallState], float]:
+    """``base_delay * exponential_base ** n`` plus up to ``base_delay`` of jitter, capped.
+
+    Written out rather than ``wait_exponential_jitter``: its ``initial`` argument is
+    deprecated in tenacity 9.2 (a DeprecationWarning on every retry) and its replacement,
+    ``multiplier``, is missing from the tenacity 8.2 that we still accept.
+    """
+
+    def wait(state: RetryCallState) -> float:
+        try:
+            delay = policy.base_delay * policy.exponential_base ** (state.attempt_number - 1)
+        except OverflowError:
+            delay = policy.max_delay
+        if policy.jitter:
+            delay += random.uniform(0, policy.base_delay)
+        return min(delay, policy.max_delay)
+
+    return wait
 
 
 async def retry_transient(
