@@ -4,11 +4,7 @@ arriving during replay, and the clearing of fallback copies (in-memory stores)."
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
 
-import pytest
-
-from ai_agent.config import feature_flags
 from ai_agent.domain.models import (
     ExternalService,
     ExternalServiceType,
@@ -20,7 +16,7 @@ from ai_agent.infrastructure.database import (
     RepositoryHealthMonitor,
 )
 from ai_agent.infrastructure.database.health import BreakerState
-from unit.test_health_support import (
+from unit.health.support import (
     RECOVERY,
     Clock,
     OutageRepository,
@@ -31,47 +27,6 @@ from unit.test_health_support import (
     settings,
     unavailable,
 )
-
-
-@pytest.fixture(autouse=True)
-def _flags() -> Iterator[None]:
-    feature_flags.reset()
-    yield
-    feature_flags.reset()
-
-
-@pytest.fixture
-async def primary() -> AsyncIterator[OutageRepository]:
-    async with OutageRepository() as repository:
-        yield repository
-
-
-@pytest.fixture
-async def fallback() -> AsyncIterator[InMemoryRepository]:
-    async with InMemoryRepository() as repository:
-        yield repository
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-async def monitor(
-    primary: OutageRepository, fallback: InMemoryRepository, clock: Clock
-) -> AsyncIterator[RepositoryHealthMonitor]:
-    # The background checks are an hour apart: each test drives them with check().
-    async with RepositoryHealthMonitor(
-        primary_repository=primary, fallback_repository=fallback, settings=settings(), clock=clock
-    ) as started:
-        yield started
-
-
-@pytest.fixture
-async def repo(monitor: RepositoryHealthMonitor) -> Repository:
-    return await monitor.get_healthy_repository()
-
 
 # -- failing back ----------------------------------------------------------------------------
 

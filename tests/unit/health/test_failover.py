@@ -1,9 +1,9 @@
 """RepositoryHealthMonitor and its routing repository on in-memory stores: routing, outage
-rules, feature flags and lifecycle. (Failing back: ``test_health_replay.py``.)"""
+rules, feature flags and lifecycle. (Failing back: ``test_replay.py``.)"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 
 import pytest
 
@@ -23,7 +23,7 @@ from ai_agent.infrastructure.database import (
     RepositoryValidationError,
 )
 from ai_agent.infrastructure.database.health import BreakerState, FailoverRepository
-from unit.test_health_support import (
+from unit.health.support import (
     Clock,
     OutageRepository,
     fail_over,
@@ -34,47 +34,6 @@ from unit.test_health_support import (
     unavailable,
     wait_for,
 )
-
-
-@pytest.fixture(autouse=True)
-def _flags() -> Iterator[None]:
-    feature_flags.reset()
-    yield
-    feature_flags.reset()
-
-
-@pytest.fixture
-async def primary() -> AsyncIterator[OutageRepository]:
-    async with OutageRepository() as repository:
-        yield repository
-
-
-@pytest.fixture
-async def fallback() -> AsyncIterator[InMemoryRepository]:
-    async with InMemoryRepository() as repository:
-        yield repository
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-async def monitor(
-    primary: OutageRepository, fallback: InMemoryRepository, clock: Clock
-) -> AsyncIterator[RepositoryHealthMonitor]:
-    # The background checks are an hour apart: each test drives them with check().
-    async with RepositoryHealthMonitor(
-        primary_repository=primary, fallback_repository=fallback, settings=settings(), clock=clock
-    ) as started:
-        yield started
-
-
-@pytest.fixture
-async def repo(monitor: RepositoryHealthMonitor) -> Repository:
-    return await monitor.get_healthy_repository()
-
 
 # -- healthy -------------------------------------------------------------------------------
 
