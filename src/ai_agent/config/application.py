@@ -2,7 +2,7 @@
 
 Application-level variables have no prefix (``APP_NAME``, ``ENVIRONMENT``, ``DEBUG``,
 ``HOST``, ``PORT``, ``WORKERS``, ``STORAGE_BACKEND``, ``USE_DATABASE``, ``USE_REDIS``,
-``SQLITE_PATH``); each section reads its own prefix (``DB_``, ``REDIS_``, ...).
+``SQLITE_PATH``, ``FALLBACK_URL``); each section reads its own prefix (``DB_``, ``REDIS_``, ...).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, ClassVar
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 from sqlalchemy.engine import URL
 
@@ -48,19 +48,43 @@ class ApplicationSettings(BaseSettings):
     # Set by each environment subclass: the class *is* the environment.
     pinned_environment: ClassVar[Environment | None] = None
 
-    app_name: str = "ai-agent"
-    app_version: str = __version__
-    environment: Annotated[Environment, CaseInsensitive] = Environment.DEVELOPMENT
-    debug: bool = False
+    app_name: str = Field(default="ai-agent", description="Name the application reports.")
+    app_version: str = Field(
+        default=__version__, description="Version the application reports (the package's)."
+    )
+    environment: Annotated[Environment, CaseInsensitive] = Field(
+        default=Environment.DEVELOPMENT,
+        description="Deployment environment; selects the profile whose defaults apply.",
+    )
+    debug: bool = Field(default=False, description="Debug mode; refused in staging and production.")
 
-    host: str = "127.0.0.1"
-    port: int = Field(default=8000, ge=1, le=65535)
-    workers: int = Field(default=1, ge=1)
+    host: str = Field(default="127.0.0.1", description="Interface the server listens on.")
+    port: int = Field(default=8000, ge=1, le=65535, description="Port the server listens on.")
+    workers: int = Field(default=1, ge=1, description="Server worker processes.")
 
-    storage_backend: Annotated[StorageBackend, CaseInsensitive] = StorageBackend.AUTO
-    use_database: bool = False
-    use_redis: bool = False
-    sqlite_path: Path = Path("ai_agent.db")
+    storage_backend: Annotated[StorageBackend, CaseInsensitive] = Field(
+        default=StorageBackend.AUTO,
+        description="Repository backend; `auto`: PostgreSQL if USE_DATABASE, else Redis if "
+        "USE_REDIS, else in-memory.",
+    )
+    use_database: bool = Field(
+        default=False, description="With STORAGE_BACKEND=auto: store in PostgreSQL."
+    )
+    use_redis: bool = Field(
+        default=False, description="With STORAGE_BACKEND=auto and USE_DATABASE off: store in Redis."
+    )
+    sqlite_path: Path = Field(
+        default=Path("ai_agent.db"),
+        description="SQLite database file (STORAGE_BACKEND=sqlite), relative to the working "
+        "directory.",
+    )
+    # A secret: the URL may hold a password (render it with sqlalchemy's make_url to show it
+    # redacted). Where RepositoryHealthMonitor fails over to, e.g. sqlite:///fallback.db.
+    fallback_url: SecretStr | None = Field(
+        default=None,
+        description="Fallback repository URL (memory://, sqlite:///path, redis://, "
+        "postgresql://) for failover; unset: no fallback.",
+    )
 
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     redis: RedisSettings = Field(default_factory=RedisSettings)
