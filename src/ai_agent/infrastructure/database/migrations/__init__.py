@@ -156,7 +156,7 @@ async def current_revision(url: str | URL) -> str | None:
         async with engine.connect() as connection:
             return await connection.run_sync(read)
     except (exc.SQLAlchemyError, OSError) as error:
-        raise _unreachable(url, error) from error
+        raise _unreachable(url, error, doing="read the schema revision of") from error
     finally:
         await engine.dispose()
 
@@ -221,7 +221,9 @@ def _libpq_dsn(url: URL, database: str | None = None) -> str:
     return plain.render_as_string(hide_password=False)
 
 
-def _unreachable(url: str | URL, error: BaseException) -> RepositoryConnectionError:
+def _unreachable(
+    url: str | URL, error: BaseException, doing: str = "migrate"
+) -> RepositoryConnectionError:
     """A connection error that names the redacted URL and the cause, never the password."""
     parsed = make_url(url) if isinstance(url, str) else url
     cause = error.orig if isinstance(error, exc.DBAPIError) and error.orig else error
@@ -230,7 +232,7 @@ def _unreachable(url: str | URL, error: BaseException) -> RepositoryConnectionEr
     if password:
         reason = reason.replace(str(password), "***")
     shown = parsed.set(drivername=parsed.get_backend_name())
-    return RepositoryConnectionError(f"cannot migrate the database at {shown}: {reason}")
+    return RepositoryConnectionError(f"cannot {doing} the database at {shown}: {reason}")
 
 
 def advisory_lock_statement() -> Any:

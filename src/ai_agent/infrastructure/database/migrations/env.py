@@ -9,6 +9,7 @@ API passes an open connection in ``Config.attributes["connection"]`` instead.
 from __future__ import annotations
 
 import asyncio
+from logging.config import fileConfig
 
 from alembic import context
 from sqlalchemy.engine import URL, Connection
@@ -16,6 +17,11 @@ from sqlalchemy.engine import URL, Connection
 from ai_agent.infrastructure.database import migrations
 
 config = context.config
+
+# Run from the alembic command line, alembic.ini's logging applies (INFO lines per revision);
+# the programmatic API builds its Config without a file and leaves the host's logging alone.
+if config.config_file_name is not None:
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
 
 
 def _configured_url() -> URL:
