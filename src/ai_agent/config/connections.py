@@ -42,19 +42,23 @@ class DatabaseSettings(SectionSettings):
     model_config = SettingsConfigDict(**SECTION_CONFIG, env_prefix="DB_")
     alternative_env_prefixes: ClassVar[tuple[str, ...]] = ("DATABASE_",)
 
-    host: str = Field(default="localhost", min_length=1)
-    port: int = Field(default=5432, ge=1, le=65535)
-    name: str = Field(default="ai_agent", min_length=1)
-    user: str = Field(default="postgres", min_length=1)
-    password: SecretStr | None = None
-    min_pool_size: int = Field(default=5, ge=1)
-    max_pool_size: int = Field(default=20, ge=1)
+    host: str = Field(default="localhost", min_length=1, description="PostgreSQL server host.")
+    port: int = Field(default=5432, ge=1, le=65535, description="PostgreSQL server port.")
+    name: str = Field(default="ai_agent", min_length=1, description="Database name.")
+    user: str = Field(default="postgres", min_length=1, description="Database role.")
+    password: SecretStr | None = Field(default=None, description="Password of the role.")
+    min_pool_size: int = Field(default=5, ge=1, description="Connections the pool keeps open.")
+    max_pool_size: int = Field(
+        default=20, ge=1, description="Most connections the pool opens (>= DB_MIN_POOL_SIZE)."
+    )
     pool_timeout: float = Field(
         default=30.0, gt=0, description="Seconds to wait to acquire a pooled connection."
     )
     command_timeout: float = Field(default=60.0, gt=0, description="Seconds per statement.")
     connect_timeout: float = Field(default=10.0, gt=0, description="Seconds to connect.")
-    ssl_mode: Annotated[SslMode, CaseInsensitive] = "prefer"
+    ssl_mode: Annotated[SslMode, CaseInsensitive] = Field(
+        default="prefer", description="TLS to the server, as libpq's sslmode."
+    )
 
     @field_validator("max_pool_size")
     @classmethod
@@ -115,24 +119,39 @@ class RedisSettings(SectionSettings):
 
     model_config = SettingsConfigDict(**SECTION_CONFIG, env_prefix="REDIS_")
 
-    host: str = Field(default="localhost", min_length=1)
-    port: int = Field(default=6379, ge=1, le=65535)
-    db: int = Field(default=0, ge=0)
-    username: str | None = None
-    password: SecretStr | None = None
-    ssl: bool = False
+    host: str = Field(
+        default="localhost", min_length=1, description="Redis server (or a cluster node) host."
+    )
+    port: int = Field(default=6379, ge=1, le=65535, description="Redis server port.")
+    db: int = Field(default=0, ge=0, description="Database number (a cluster has only 0).")
+    username: str | None = Field(default=None, description="ACL user name.")
+    password: SecretStr | None = Field(default=None, description="Password (ACL or requirepass).")
+    ssl: bool = Field(default=False, description="Connect with TLS.")
     max_connections: int = Field(default=20, ge=1, description="Connection pool size.")
-    socket_timeout: float = Field(default=5.0, gt=0)
-    socket_connect_timeout: float = Field(default=5.0, gt=0)
+    socket_timeout: float = Field(default=5.0, gt=0, description="Seconds to wait for a reply.")
+    socket_connect_timeout: float = Field(default=5.0, gt=0, description="Seconds to connect.")
     pool_timeout: float = Field(
         default=10.0, gt=0, description="Seconds a caller waits for a free pooled connection."
     )
-    retry_on_timeout: bool = True
-    health_check_interval: int = Field(default=30, ge=0)
-    session_ttl: int = Field(default=86_400, ge=0, description="Seconds; 0 = never expire.")
+    retry_on_timeout: bool = Field(
+        default=True, description="Retry a command once after a timeout, not only after a reset."
+    )
+    health_check_interval: int = Field(
+        default=30, ge=0, description="Seconds idle before a pooled connection is pinged again."
+    )
+    session_ttl: int = Field(
+        default=86_400,
+        ge=0,
+        description="Seconds a session and its messages live after their last write; "
+        "0 = never expire.",
+    )
     cache_ttl: int = Field(default=300, ge=0, description="Seconds for cached values.")
-    key_prefix: str = Field(default="ai_agent", min_length=1)
-    cluster_mode: bool = False
+    key_prefix: str = Field(
+        default="ai_agent", min_length=1, description="Prefix of every key this application writes."
+    )
+    cluster_mode: bool = Field(
+        default=False, description="Talk to a Redis Cluster (host and port name one node)."
+    )
 
     @classmethod
     def settings_customise_sources(

@@ -71,29 +71,84 @@ class RetrySettings(SectionSettings):
 
     model_config = SettingsConfigDict(**SECTION_CONFIG, env_prefix="RETRY_")
 
-    db_max_attempts: int = Field(default=5, ge=1)
-    db_base_delay: float = Field(default=0.5, ge=0)
-    db_max_delay: float = Field(default=30.0, ge=0)
-    db_exponential_base: float = Field(default=1.5, ge=1)
-    db_jitter: bool = True
+    db_max_attempts: int = Field(
+        default=5,
+        ge=1,
+        description="PostgreSQL and SQLite calls: attempts in all, the first included.",
+    )
+    db_base_delay: float = Field(
+        default=0.5,
+        ge=0,
+        description="PostgreSQL and SQLite calls: seconds before the first retry.",
+    )
+    db_max_delay: float = Field(
+        default=30.0,
+        ge=0,
+        description="PostgreSQL and SQLite calls: longest wait between attempts, in seconds.",
+    )
+    db_exponential_base: float = Field(
+        default=1.5,
+        ge=1,
+        description="PostgreSQL and SQLite calls: factor by which each wait grows.",
+    )
+    db_jitter: bool = Field(
+        default=True,
+        description="PostgreSQL and SQLite calls: add up to the base delay at random to each wait.",
+    )
 
-    redis_max_attempts: int = Field(default=3, ge=1)
-    redis_base_delay: float = Field(default=0.1, ge=0)
-    redis_max_delay: float = Field(default=5.0, ge=0)
-    redis_exponential_base: float = Field(default=2.0, ge=1)
-    redis_jitter: bool = True
+    redis_max_attempts: int = Field(
+        default=3, ge=1, description="Redis calls: attempts in all, the first included."
+    )
+    redis_base_delay: float = Field(
+        default=0.1, ge=0, description="Redis calls: seconds before the first retry."
+    )
+    redis_max_delay: float = Field(
+        default=5.0, ge=0, description="Redis calls: longest wait between attempts, in seconds."
+    )
+    redis_exponential_base: float = Field(
+        default=2.0, ge=1, description="Redis calls: factor by which each wait grows."
+    )
+    redis_jitter: bool = Field(
+        default=True, description="Redis calls: add up to the base delay at random to each wait."
+    )
 
-    llm_max_attempts: int = Field(default=3, ge=1)
-    llm_base_delay: float = Field(default=1.0, ge=0)
-    llm_max_delay: float = Field(default=60.0, ge=0)
-    llm_exponential_base: float = Field(default=2.0, ge=1)
-    llm_jitter: bool = True
+    llm_max_attempts: int = Field(
+        default=3, ge=1, description="LLM provider calls: attempts in all, the first included."
+    )
+    llm_base_delay: float = Field(
+        default=1.0, ge=0, description="LLM provider calls: seconds before the first retry."
+    )
+    llm_max_delay: float = Field(
+        default=60.0,
+        ge=0,
+        description="LLM provider calls: longest wait between attempts, in seconds.",
+    )
+    llm_exponential_base: float = Field(
+        default=2.0, ge=1, description="LLM provider calls: factor by which each wait grows."
+    )
+    llm_jitter: bool = Field(
+        default=True,
+        description="LLM provider calls: add up to the base delay at random to each wait.",
+    )
 
-    mcp_max_attempts: int = Field(default=3, ge=1)
-    mcp_base_delay: float = Field(default=2.0, ge=0)
-    mcp_max_delay: float = Field(default=120.0, ge=0)
-    mcp_exponential_base: float = Field(default=2.0, ge=1)
-    mcp_jitter: bool = True
+    mcp_max_attempts: int = Field(
+        default=3, ge=1, description="MCP server calls: attempts in all, the first included."
+    )
+    mcp_base_delay: float = Field(
+        default=2.0, ge=0, description="MCP server calls: seconds before the first retry."
+    )
+    mcp_max_delay: float = Field(
+        default=120.0,
+        ge=0,
+        description="MCP server calls: longest wait between attempts, in seconds.",
+    )
+    mcp_exponential_base: float = Field(
+        default=2.0, ge=1, description="MCP server calls: factor by which each wait grows."
+    )
+    mcp_jitter: bool = Field(
+        default=True,
+        description="MCP server calls: add up to the base delay at random to each wait.",
+    )
 
     def policy(self, service: Service) -> RetryPolicy:
         """The retry parameters of ``service`` (``db``, ``redis``, ``llm`` or ``mcp``)."""
@@ -107,21 +162,55 @@ class CircuitBreakerSettings(SectionSettings):
 
     model_config = SettingsConfigDict(**SECTION_CONFIG, env_prefix="CIRCUIT_BREAKER_")
 
-    db_failure_threshold: int = Field(default=3, ge=1)
-    db_recovery_timeout: float = Field(default=30.0, gt=0)
-    db_half_open_max_calls: int = Field(default=1, ge=1)
+    db_failure_threshold: int = Field(
+        default=3,
+        ge=1,
+        description="PostgreSQL and SQLite: consecutive failures that open the breaker.",
+    )
+    db_recovery_timeout: float = Field(
+        default=30.0,
+        gt=0,
+        description="PostgreSQL and SQLite: seconds the breaker stays open before a trial.",
+    )
+    db_half_open_max_calls: int = Field(
+        default=1,
+        ge=1,
+        description="PostgreSQL and SQLite: good trial calls that close the breaker again.",
+    )
 
-    redis_failure_threshold: int = Field(default=3, ge=1)
-    redis_recovery_timeout: float = Field(default=15.0, gt=0)
-    redis_half_open_max_calls: int = Field(default=1, ge=1)
+    redis_failure_threshold: int = Field(
+        default=3, ge=1, description="Redis: consecutive failures that open the breaker."
+    )
+    redis_recovery_timeout: float = Field(
+        default=15.0, gt=0, description="Redis: seconds the breaker stays open before a trial."
+    )
+    redis_half_open_max_calls: int = Field(
+        default=1, ge=1, description="Redis: good trial calls that close the breaker again."
+    )
 
-    llm_failure_threshold: int = Field(default=5, ge=1)
-    llm_recovery_timeout: float = Field(default=60.0, gt=0)
-    llm_half_open_max_calls: int = Field(default=1, ge=1)
+    llm_failure_threshold: int = Field(
+        default=5, ge=1, description="LLM provider: consecutive failures that open the breaker."
+    )
+    llm_recovery_timeout: float = Field(
+        default=60.0,
+        gt=0,
+        description="LLM provider: seconds the breaker stays open before a trial.",
+    )
+    llm_half_open_max_calls: int = Field(
+        default=1, ge=1, description="LLM provider: good trial calls that close the breaker again."
+    )
 
-    mcp_failure_threshold: int = Field(default=3, ge=1)
-    mcp_recovery_timeout: float = Field(default=120.0, gt=0)
-    mcp_half_open_max_calls: int = Field(default=1, ge=1)
+    mcp_failure_threshold: int = Field(
+        default=3, ge=1, description="MCP server: consecutive failures that open the breaker."
+    )
+    mcp_recovery_timeout: float = Field(
+        default=120.0,
+        gt=0,
+        description="MCP server: seconds the breaker stays open before a trial.",
+    )
+    mcp_half_open_max_calls: int = Field(
+        default=1, ge=1, description="MCP server: good trial calls that close the breaker again."
+    )
 
     def policy(self, service: Service) -> CircuitBreakerPolicy:
         """The circuit-breaker parameters of ``service``."""
@@ -135,13 +224,27 @@ class RateLimitSettings(SectionSettings):
 
     model_config = SettingsConfigDict(**SECTION_CONFIG, env_prefix="RATE_LIMIT_")
 
-    api_default_limit: int = Field(default=100, ge=1)
-    api_authenticated_limit: int = Field(default=1000, ge=1)
-    api_premium_limit: int = Field(default=5000, ge=1)
-    llm_requests_per_minute: int = Field(default=60, ge=1)
-    llm_tokens_per_minute: int = Field(default=50_000, ge=1)
-    websocket_connections_per_ip: int = Field(default=10, ge=1)
-    websocket_messages_per_minute: int = Field(default=1000, ge=1)
+    api_default_limit: int = Field(
+        default=100, ge=1, description="API requests per minute for an anonymous client."
+    )
+    api_authenticated_limit: int = Field(
+        default=1000, ge=1, description="API requests per minute for an authenticated client."
+    )
+    api_premium_limit: int = Field(
+        default=5000, ge=1, description="API requests per minute for a premium client."
+    )
+    llm_requests_per_minute: int = Field(
+        default=60, ge=1, description="Requests per minute to LLM providers."
+    )
+    llm_tokens_per_minute: int = Field(
+        default=50_000, ge=1, description="Tokens per minute to LLM providers."
+    )
+    websocket_connections_per_ip: int = Field(
+        default=10, ge=1, description="Open WebSocket connections per client IP."
+    )
+    websocket_messages_per_minute: int = Field(
+        default=1000, ge=1, description="WebSocket messages per minute per connection."
+    )
 
 
 class SecuritySettings(SectionSettings):
@@ -153,23 +256,41 @@ class SecuritySettings(SectionSettings):
 
     model_config = SettingsConfigDict(**SECTION_CONFIG, env_prefix="SECURITY_")
 
-    secret_key: SecretStr | None = None
-    algorithm: Annotated[JwtAlgorithm, UpperCase] = "HS256"
-    access_token_expire_minutes: int = Field(default=30, ge=1)
-    refresh_token_expire_days: int = Field(default=7, ge=1)
-    api_key_length: int = Field(default=32, ge=16)
-    api_key_prefix: str = "sk-"
-    api_keys: Annotated[list[SecretStr], NoDecode, JsonList] = Field(default_factory=list)
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Key that signs tokens; required (>= 32 random characters) in staging "
+        "and production.",
+    )
+    algorithm: Annotated[JwtAlgorithm, UpperCase] = Field(
+        default="HS256", description="JWT signing algorithm."
+    )
+    access_token_expire_minutes: int = Field(
+        default=30, ge=1, description="Lifetime of an access token, in minutes."
+    )
+    refresh_token_expire_days: int = Field(
+        default=7, ge=1, description="Lifetime of a refresh token, in days."
+    )
+    api_key_length: int = Field(default=32, ge=16, description="Characters in a generated API key.")
+    api_key_prefix: str = Field(default="sk-", description="Prefix of generated API keys.")
+    api_keys: Annotated[list[SecretStr], NoDecode, JsonList] = Field(
+        default_factory=list, description="Accepted API keys, a JSON list."
+    )
     cors_origins: Annotated[list[str], NoDecode, JsonList] = Field(
-        default_factory=lambda: ["http://localhost:3000"]
+        default_factory=lambda: ["http://localhost:3000"],
+        description="Origins allowed by CORS, a JSON list; `*` is refused in staging and "
+        "production.",
     )
     cors_methods: Annotated[list[str], NoDecode, JsonList] = Field(
-        default_factory=lambda: ["GET", "POST", "PUT", "PATCH", "DELETE"]
+        default_factory=lambda: ["GET", "POST", "PUT", "PATCH", "DELETE"],
+        description="HTTP methods allowed by CORS, a JSON list.",
     )
     cors_headers: Annotated[list[str], NoDecode, JsonList] = Field(
-        default_factory=lambda: ["Authorization", "Content-Type"]
+        default_factory=lambda: ["Authorization", "Content-Type"],
+        description="Request headers allowed by CORS, a JSON list.",
     )
-    cors_allow_credentials: bool = True
+    cors_allow_credentials: bool = Field(
+        default=True, description="Allow credentials (cookies, Authorization) in CORS requests."
+    )
 
 
 class ObservabilitySettings(SectionSettings):
@@ -177,17 +298,27 @@ class ObservabilitySettings(SectionSettings):
 
     model_config = SettingsConfigDict(**SECTION_CONFIG, env_prefix="OBSERVABILITY_")
 
-    log_level: Annotated[LogLevel, UpperCase] = "INFO"
-    log_format: Annotated[LogFormat, CaseInsensitive] = "json"
-    log_file: Path | None = None
+    log_level: Annotated[LogLevel, UpperCase] = Field(
+        default="INFO", description="Lowest level logged."
+    )
+    log_format: Annotated[LogFormat, CaseInsensitive] = Field(
+        default="json", description="`json` (one object per line) or `console` (human-readable)."
+    )
+    log_file: Path | None = Field(
+        default=None, description="Also write logs to this file (its directory must exist)."
+    )
 
-    metrics_enabled: bool = True
-    metrics_port: int = Field(default=9090, ge=1, le=65535)
-    metrics_path: str = "/metrics"
+    metrics_enabled: bool = Field(default=True, description="Expose metrics.")
+    metrics_port: int = Field(
+        default=9090, ge=1, le=65535, description="Port of the metrics endpoint."
+    )
+    metrics_path: str = Field(default="/metrics", description="Path of the metrics endpoint.")
 
-    tracing_enabled: bool = True
-    tracing_sample_rate: float = Field(default=0.1, ge=0, le=1)
-    tracing_service_name: str = "ai-agent"
+    tracing_enabled: bool = Field(default=True, description="Record traces.")
+    tracing_sample_rate: float = Field(
+        default=0.1, ge=0, le=1, description="Fraction of requests traced, 0 to 1."
+    )
+    tracing_service_name: str = Field(default="ai-agent", description="Service name in traces.")
 
     health_check_timeout: float = Field(default=5.0, gt=0, description="Seconds per check.")
     health_check_interval: float = Field(
@@ -211,19 +342,35 @@ class FeatureFlags(SectionSettings):
     model_config = SettingsConfigDict(**SECTION_CONFIG, env_prefix="FEATURE_")
 
     # Resilience
-    enable_circuit_breakers: bool = True
-    enable_retries: bool = True
-    enable_rate_limiting: bool = True
-    enable_fallbacks: bool = True
+    enable_circuit_breakers: bool = Field(
+        default=True,
+        description="Circuit breakers decide failover; off: the first failure opens the "
+        "breaker and the first good check tries the primary again.",
+    )
+    enable_retries: bool = Field(
+        default=True, description="Retry transient repository errors with backoff (RETRY_*)."
+    )
+    enable_rate_limiting: bool = Field(default=True, description="Enforce the RATE_LIMIT_* limits.")
+    enable_fallbacks: bool = Field(
+        default=True, description="Fail over to the fallback repository while the primary is down."
+    )
     # API
-    enable_websockets: bool = True
-    enable_streaming: bool = True
-    enable_bulk_operations: bool = True
+    enable_websockets: bool = Field(default=True, description="Offer the WebSocket API.")
+    enable_streaming: bool = Field(default=True, description="Stream responses.")
+    enable_bulk_operations: bool = Field(default=True, description="Allow bulk operations.")
     # Observability
-    enable_detailed_metrics: bool = False
-    enable_request_tracing: bool = True
-    enable_debug_endpoints: bool = False
+    enable_detailed_metrics: bool = Field(default=False, description="Record detailed metrics.")
+    enable_request_tracing: bool = Field(default=True, description="Trace each request.")
+    enable_debug_endpoints: bool = Field(
+        default=False, description="Expose debug endpoints; refused in staging and production."
+    )
     # External services
-    enable_multiple_llm_providers: bool = True
-    enable_provider_fallback: bool = True
-    enable_mcp_hot_reload: bool = False
+    enable_multiple_llm_providers: bool = Field(
+        default=True, description="Allow more than one LLM provider."
+    )
+    enable_provider_fallback: bool = Field(
+        default=True, description="Fall back to another LLM provider when one fails."
+    )
+    enable_mcp_hot_reload: bool = Field(
+        default=False, description="Reload MCP servers when their configuration changes."
+    )
