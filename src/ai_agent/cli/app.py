@@ -20,6 +20,7 @@ from ai_agent import __version__
 from ai_agent.cli.config import config_app
 from ai_agent.cli.db import db_app
 from ai_agent.cli.demo import demo
+from ai_agent.cli.health import health
 from ai_agent.config.errors import ConfigurationError
 
 __all__ = ["app", "main"]
@@ -36,6 +37,7 @@ app = typer.Typer(
 app.add_typer(config_app, name="config")
 app.add_typer(db_app, name="db")
 app.command(name="demo")(demo)
+app.command(name="health")(health)
 
 
 def _print_version(value: bool) -> None:

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.engine import make_url
 
 from ai_agent.config import feature_flags
 from ai_agent.config.application import ApplicationSettings
@@ -90,7 +91,17 @@ def effective_configuration(settings: ApplicationSettings) -> dict[str, Any]:
     data["use_memory"] = settings.use_memory
     data["database"]["url"] = settings.database.url.render_as_string(hide_password=True)
     data["redis"]["url"] = settings.redis.url.render_as_string(hide_password=True)
+    if settings.fallback_url is not None:
+        data["fallback_url"] = _masked_url(settings.fallback_url.get_secret_value())
     return _redact_values(data)
+
+
+def _masked_url(raw: str) -> str:
+    """A URL setting shown with its password masked; all masked when it does not parse."""
+    try:
+        return make_url(raw).render_as_string(hide_password=True)
+    except Exception:  # sqlalchemy's ArgumentError or a bad port: its text may hold secrets
+        return "***"
 
 
 def _redact_values(data: dict[str, Any]) -> dict[str, Any]:

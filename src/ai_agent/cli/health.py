@@ -1,0 +1,275 @@
+"""``ai-agent health``: is the configured storage up, how fast, and at which schema revision.
+
+::
+
+    ai-agent health                                   # the backend the settings select
+    ai-agent health --backend redis                   # another backend, configured as usual
+    ai-agent health --url sqlite:///agent.db          # a URL instead of the settings
+    ai-agent health --fallback sqlite:///fallback.db  # also run the failover monitor once
+    ai-agent health --json                            # machine-readable
+
+It connects to the backend, times its health check, reads the schema revision (SQLite and
+PostgreSQL), and, when a fallback is configured (``--fallback`` or ``FALLBACK_URL``), starts
+a ``RepositoryHealthMonitor`` over the two, runs one round of checks, prints its state and
+stops it. Exit status: 0 when healthy (with a monitor: when the side it routes calls to can
+serve them), 1 when not, with one line on stderr saying why; 2 for a configuration error
+(bad settings, a URL that is not a repository URL, a missing driver). URLs are always
+shown with the password masked. A spinner runs on stderr while connecting when it is a
+terminal; the report is a table on a terminal and ``Name: value`` lines otherwise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy.engine import make_url
+
+from ai_agent.cli._health_probe import HealthReport, one_line, probe_backend, probe_monitor
+from ai_agent.cli.config import (
+    CONFIG_ERROR_EXIT_CODE,
+    EnvFileOption,
+    EnvOption,
+    load_settings_or_exit,
+)
+from ai_agent.cli.demo import BackendOption
+from ai_agent.config import feature_flags
+from ai_agent.config.application import ApplicationSettings
+from ai_agent.config.base import DEFAULT_ENV_FILE
+from ai_agent.config.redaction import redact_text
+from ai_agent.config.settings import StorageBackend
+from ai_agent.infrastructure.database.base import BaseRepository
+from ai_agent.infrastructure.database.factory import RepositoryFactory
+
+__all__ = ["health"]
+
+UNHEALTHY_EXIT_CODE = 1
+
+UrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--url",
+        help="Check this repository URL instead of the configured backend: memory://, "
+        "sqlite:///path.db, redis://[:password@]host:6379/0, "
+        "postgresql://user:password@host:5432/db.",
+        show_default=False,
+    ),
+]
+FallbackOption = Annotated[
+    str | None,
+    typer.Option(
+        "--fallback",
+        help="Fallback repository URL (same forms as --url); also checks the failover "
+        "monitor over backend and fallback. Default: $FALLBACK_URL, else no monitor.",
+        show_default=False,
+    ),
+]
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print the report as one JSON object on stdout.")
+]
+TimeoutOption = Annotated[
+    float,
+    typer.Option("--timeout", min=0.1, help="Seconds to wait for each repository to answer."),
+]
+
+
+@dataclass
+class Plan:
+    """What to check: the repositories (unconnected), and the secrets never to print."""
+
+    settings: ApplicationSettings
+    primary: BaseRepository
+    fallback: BaseRepository | None
+    secrets: tuple[str, ...]
+
+
+def _config_error(message: str) -> NoReturn:
+    typer.echo(f"Configuration error: {message}", err=True)
+    raise typer.Exit(CONFIG_ERROR_EXIT_CODE)
+
+
+def _password(url: str) -> str:
+    try:
+        return str(make_url(url).password or "")
+    except Exception:  # not parseable: the factory says so, without the text
+        return ""
+
+
+def _build(url: str, what: str) -> BaseRepository:
+    """A repository from a URL, or a configuration error (exit 2) naming ``what``."""
+    try:
+        return RepositoryFactory.from_url(url)
+    except Exception as exc:  # RepositoryError, MissingDriverError, a driver's ValueError
+        _config_error(f"{what}: {one_line(exc, (_password(url),))}")
+
+
+def _plan(
+    settings: ApplicationSettings,
+    backend: StorageBackend | None,
+    url: str | None,
+    fallback: str | None,
+) -> Plan:
+    if url is not None and backend is not None:
+        _config_error("give --backend or --url, not both")
+    if fallback is None and settings.fallback_url is not None:
+        fallback = settings.fallback_url.get_secret_value() or None
+    secrets = tuple(filter(None, (_password(url or ""), _password(fallback or ""))))
+    if url is not None:
+        primary = _build(url, "--url")
+    else:
+        if backend is not None:
+            settings = settings.model_copy(update={"storage_backend": backend})
+        try:
+            primary = RepositoryFactory.create_repository(settings)
+        except Exception as exc:  # MissingDriverError, a bad setting the factory refuses
+            _config_error(one_line(exc, secrets))
+    fallback_repository = _build(fallback, "fallback URL") if fallback else None
+    return Plan(settings, primary, fallback_repository, secrets)
+
+
+async def _check(plan: Plan, seconds: float, console: Console) -> HealthReport:
+    """Probe the primary (and the fallback and the monitor, with a fallback)."""
+    where = f"{plan.primary.backend_name} at {plan.primary.display_url}"
+    try:
+        with console.status(f"Connecting to {where}..."):
+            report = HealthReport(await probe_backend(plan.primary, seconds, plan.secrets))
+        if plan.fallback is None:
+            return report
+        fallback = plan.fallback
+        with console.status(f"Checking the fallback {fallback.display_url}..."):
+            report.fallback = await probe_backend(fallback, seconds, plan.secrets)
+        with console.status("Running the failover monitor's health checks..."):
+            await probe_monitor(report, plan.primary, fallback, plan.settings, seconds)
+        return report
+    finally:
+        for repository in (plan.primary, plan.fallback):
+            if repository is not None:
+                await _quietly_disconnect(repository)
+
+
+async def _quietly_disconnect(repository: BaseRepository) -> None:
+    with contextlib.suppress(Exception):  # closing after the report: nothing left to say
+        await repository.disconnect()
+
+
+@contextmanager
+def _monitor_logs_silenced() -> Iterator[None]:
+    """The monitor logs each failover; the report already says it, once, on stdout."""
+    logger = logging.getLogger("ai_agent.infrastructure.database.health")
+    handler = logging.NullHandler()
+    propagate = logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.propagate = propagate
+        logger.removeHandler(handler)
+
+
+def _yes(value: bool | None) -> str:
+    return "unknown" if value is None else ("yes" if value else "no")
+
+
+def _rows(report: HealthReport) -> list[tuple[str, str]]:
+    primary = report.primary
+    latency = "n/a" if primary.latency_ms is None else f"{primary.latency_ms:.2f} ms"
+    rows = [
+        ("Backend", primary.backend),
+        ("URL", primary.url),
+        ("Reachable", _yes(primary.reachable)),
+        ("Latency", latency),
+        ("Schema revision", primary.schema.describe()),
+    ]
+    if primary.error:
+        rows.append(("Error", primary.error))
+    if report.fallback is not None:
+        rows += [
+            ("Fallback", f"{report.fallback.backend} at {report.fallback.url}"),
+            ("Fallback schema", report.fallback.schema.describe()),
+        ]
+    status = report.monitor
+    if status is not None:
+        journal = f"{status.journal_length} pending write(s) at {status.journal_location}"
+        rows += [
+            ("Monitor state", str(status.state)),
+            ("Active side", status.active),
+            ("Primary healthy", _yes(status.primary_healthy)),
+            ("Fallback healthy", _yes(status.fallback_healthy)),
+            ("Last error", status.last_error or "none"),
+            ("Failover count", str(status.failover_count)),
+            ("Journal", journal),
+            ("Rejected writes", str(status.rejected_writes)),
+        ]
+    rows.append(("Status", _verdict(report)))
+    return rows
+
+
+def _verdict(report: HealthReport) -> str:
+    problem = report.problem()
+    if problem is not None:
+        return "unhealthy"
+    if report.active == "fallback":
+        return "degraded: the primary is down; the fallback serves calls"
+    return "healthy"
+
+
+def _print(report: HealthReport, as_json: bool, secrets: tuple[str, ...]) -> None:
+    if as_json:
+        text = json.dumps(report.as_dict(), indent=2)
+        typer.echo(_scrub(text, secrets))
+        return
+    console = Console()
+    rows = [(name, _scrub(value, secrets)) for name, value in _rows(report)]
+    if not console.is_terminal:  # plain, one "Name: value" per line, for scripts and logs
+        width = max(len(name) for name, _ in rows) + 2
+        for name, value in rows:
+            typer.echo(f"{name + ':':<{width}}{value}")
+        return
+    table = Table(title="ai-agent health", show_header=False, title_justify="left")
+    table.add_column("check", style="bold", no_wrap=True)
+    table.add_column("value", overflow="fold")
+    for name, value in rows:
+        table.add_row(name, value, style="red" if value == "unhealthy" else None)
+    console.print(table, markup=False)
+
+
+def _scrub(text: str, secrets: tuple[str, ...]) -> str:
+    text = redact_text(text)
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    return text
+
+
+def health(
+    backend: BackendOption = None,
+    url: UrlOption = None,
+    fallback: FallbackOption = None,
+    as_json: JsonOption = False,
+    timeout: TimeoutOption = 10.0,
+    env: EnvOption = None,
+    env_file: EnvFileOption = Path(DEFAULT_ENV_FILE),
+) -> None:
+    """Connect to the storage backend, run its health check and report backend, URL
+    (password masked), reachability, latency, schema revision and, with a fallback, the
+    failover monitor's state. Exit 0 when healthy, 1 when not, 2 on a configuration error."""
+    settings = load_settings_or_exit(env, env_file)
+    feature_flags.load(settings.features)  # FEATURE_ENABLE_FALLBACKS decides the monitor's routing
+    plan = _plan(settings, backend, url, fallback)
+    with _monitor_logs_silenced():
+        report = asyncio.run(_check(plan, timeout, Console(stderr=True)))
+    _print(report, as_json, plan.secrets)
+    problem = report.problem()
+    if problem is not None:
+        typer.echo(f"Unhealthy: {_scrub(problem, plan.secrets)}", err=True)
+        raise typer.Exit(UNHEALTHY_EXIT_CODE)
