@@ -45,15 +45,6 @@ THREE_ATTEMPTS = RetryPolicy(
 )
 QUICK = policy(max_attempts=5, base_delay=0.05, max_delay=0.2)
 
-# redis-py's own retry (client.py: one retry of a connection error) re-sends a create script
-# whose reply was lost; the script then finds the record it had just stored and reports a
-# duplicate, inside one attempt, where no retry loop can recover it.
-REDIS_RESENDS_CREATES = pytest.mark.xfail(
-    strict=True,
-    raises=DuplicateError,
-    reason="redis/client.py: redis-py's own retry re-sends a create whose reply was lost",
-)
-
 
 def _message(session: Session, content: str) -> Message:
     return Message(session_id=session.id, role=MessageRole.USER, content=content)
@@ -201,10 +192,8 @@ async def _lost_reply_recovered(
 
 @pytest.mark.parametrize("kind", list(CREATES))
 async def test_a_create_whose_reply_was_lost_succeeds_with_one_copy(
-    target: Target, kind: str, request: pytest.FixtureRequest
+    target: Target, kind: str
 ) -> None:
-    if target.name == "redis":
-        request.applymarker(REDIS_RESENDS_CREATES)
     await _lost_reply_recovered(target, kind)
 
 
@@ -222,18 +211,14 @@ def _redis_client_without_its_own_retries(port: int) -> Redis:
 @pytest.mark.redis
 @pytest.mark.parametrize("target", ["redis"], indirect=True)
 @pytest.mark.parametrize("kind", list(CREATES))
-async def test_redis_recovers_a_lost_reply_when_its_client_does_not_resend(
+async def test_redis_recovers_a_lost_reply_through_a_client_passed_in(
     target: Target, kind: str
 ) -> None:
-    """The Lua scripts and ``BaseRepository.recover`` are right; only the resend is wrong."""
+    """A caller's client, built without redis-py's retry as ``RedisRepository`` asks."""
     await _lost_reply_recovered(target, kind, _redis_client_without_its_own_retries)
 
 
-async def test_with_retries_off_a_lost_reply_is_a_connection_error(
-    target: Target, request: pytest.FixtureRequest
-) -> None:
-    if target.name == "redis":
-        request.applymarker(REDIS_RESENDS_CREATES)
+async def test_with_retries_off_a_lost_reply_is_a_connection_error(target: Target) -> None:
     async with _behind_proxy(target) as (proxy, repository, session, lose):
         new = Session(user_id=session.user_id, title="lost reply")
         lose(new.id)

@@ -10,9 +10,11 @@ from uuid import uuid4
 import pytest
 from pydantic import SecretStr
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.connection import SSLConnection
 
 from _servers import RedisFactory, RedisServer
+from ai_agent.config import feature_flags
 from ai_agent.config.settings import RedisSettings
 from ai_agent.domain.models import Message, MessageRole, Session
 from ai_agent.infrastructure.database import (
@@ -210,6 +212,37 @@ def test_tls_and_credentials_come_from_the_settings() -> None:
     assert pool.connection_kwargs["db"] == 3
     assert pool.connection_kwargs["decode_responses"] is True
     assert PASSWORD not in RedisRepository(settings).display_url
+
+
+@pytest.mark.parametrize("cluster_mode", [False, True], ids=["single", "cluster"])
+def test_redis_py_never_resends_a_command_by_itself(cluster_mode: bool) -> None:
+    """A resent create script would meet its own record and fail as a duplicate."""
+    client = build_client(RedisSettings(cluster_mode=cluster_mode))
+    if isinstance(client, RedisCluster):
+        assert client.retry.get_retries() == 0  # no topology refresh and resend either
+    else:
+        assert client.connection_pool.connection_kwargs["retry"].get_retries() == 0
+
+
+async def test_only_a_read_is_resent_after_the_server_closed_its_connection(
+    private: RedisServer,
+) -> None:
+    """The server closes the pooled connection just before a command is sent on it.
+
+    ``private.command`` blocks the event loop, so the pool cannot see the close when it
+    lends the connection: the race a restart leaves open. A read is sent again on a fresh
+    connection; a script is not (it could have been applied), so it fails, and unapplied.
+    """
+    async with repository_on(private, max_connections=1) as repository:
+        session = await repository.create_session(Session())
+        with feature_flags.override("retries", False):
+            private.command("CLIENT", "KILL", "TYPE", "normal")
+            assert await repository.get_session(session.id) == session
+
+            private.command("CLIENT", "KILL", "TYPE", "normal")
+            with pytest.raises(RepositoryConnectionError, match="closed"):
+                await repository.create_session(new := Session())
+            assert await repository.get_session(new.id) is None
 
 
 def _message(session: Session) -> Message:

@@ -10,14 +10,26 @@ Connection policy:
   node can then need more than ``max_connections`` connections.
 * **Timeouts**: ``socket_connect_timeout`` and ``socket_timeout`` bound every connect and
   every reply.
-* **Retries**: one retry, after 100 ms, of a command that failed with a connection error (a
-  pooled socket the server closed, e.g. after a restart), and of a timeout only when
-  ``retry_on_timeout`` is set. An outage therefore shows within ~0.1 s (plus the timeout when
-  the server hangs) as :class:`RepositoryConnectionError` instead of being hidden; retrying
-  longer is the caller's policy (the factory's tenacity retries). A retried script can never
-  apply twice: creates refuse an existing id, updates and deletes are idempotent. (redis-py's
-  cluster client uses only the retry count: once, after refreshing the topology, on connection
-  errors and timeouts alike.)
+* **Retries**: redis-py never re-sends a command by itself (``Retry(NoBackoff(), 0)``, and
+  the same count for the cluster client, whose retry would refresh the topology and send the
+  command again). A write whose reply is lost may have been applied, and sent twice a create
+  script meets its own record and answers "duplicate": only ``BaseRepository``'s retry loop
+  (the ``retries`` feature flag, :mod:`..retry`) may try a write again, because it knows
+  how to recognise its own earlier write. What redis-py still does:
+
+  - the single-server pool checks a pooled connection before lending it and reconnects one
+    the server closed (after a restart), before anything is sent on it;
+  - a cluster client, which has no such check, drops a failed node's idle connections and
+    refreshes the topology before its next command; so the first command sent on an old
+    connection to a restarted node fails, and the next ones work.
+
+  :meth:`Store.call`, which runs only commands that are safe to repeat (reads, ``PING``,
+  ``ZREM``), sends one again at once after a connection error, and after a timeout when
+  ``retry_on_timeout`` is set: a socket that broke under it (a node restarted mid-command)
+  then costs no failure. Scripts and pipelines are sent once. An outage therefore shows at
+  once as :class:`RepositoryConnectionError` (after ``socket_timeout`` when the server
+  hangs) instead of being hidden; retrying longer is the caller's policy. A client passed
+  to the repository keeps its own retry, so build it with ``Retry(NoBackoff(), 0)`` too.
 * **decode_responses** is on: ids and members come back as ``str``. A client passed in must
   be built that way too.
 """
@@ -34,7 +46,7 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.connection import SSLConnection
 from redis.asyncio.retry import Retry
-from redis.backoff import ExponentialBackoff
+from redis.backoff import NoBackoff
 
 from ai_agent.infrastructure.database.errors import (
     ConflictError,
@@ -49,20 +61,30 @@ if TYPE_CHECKING:
 
     from ai_agent.config.settings import RedisSettings
 
-__all__ = ["Client", "Store", "build_client", "decodes_responses", "text", "translate_error"]
+__all__ = [
+    "Client",
+    "Store",
+    "build_client",
+    "decodes_responses",
+    "resendable",
+    "text",
+    "translate_error",
+]
 
 Client = Redis | RedisCluster
 T = TypeVar("T")
 
-_RETRIES = 1
-_BACKOFF = ExponentialBackoff(cap=0.25, base=0.05)  # the one retry waits 0.1 s
+
+def _never_resend() -> Retry:
+    """redis-py's retry, turned off: a command it re-sends may already have been applied."""
+    return Retry(NoBackoff(), 0)
 
 
-def _retry(settings: RedisSettings) -> Retry:
-    errors: tuple[type[rx.RedisError], ...] = (rx.ConnectionError,)
+def resendable(settings: RedisSettings) -> tuple[type[rx.RedisError], ...]:
+    """What makes :meth:`Store.call` send a command that is safe to repeat once more."""
     if settings.retry_on_timeout:
-        errors += (rx.TimeoutError,)
-    return Retry(_BACKOFF, _RETRIES, supported_errors=errors)
+        return (rx.ConnectionError, rx.TimeoutError)
+    return (rx.ConnectionError,)
 
 
 def build_client(settings: RedisSettings) -> Client:
@@ -74,7 +96,7 @@ def build_client(settings: RedisSettings) -> Client:
         "socket_connect_timeout": settings.socket_connect_timeout,
         "health_check_interval": settings.health_check_interval,
         "decode_responses": True,
-        "retry": _retry(settings),
+        "retry": _never_resend(),
     }
     if settings.cluster_mode:
         return RedisCluster(
@@ -122,6 +144,7 @@ class Store:
         session_ttl: int,
         max_connections: int,
         pool_timeout: float,
+        resend_on: tuple[type[rx.RedisError], ...] = (rx.ConnectionError,),
     ) -> None:
         self.client = client
         self.keys = keys
@@ -131,6 +154,7 @@ class Store:
         self._pool_timeout = pool_timeout
         self._permits = asyncio.Semaphore(max_connections) if self.cluster else None
         self._max_connections = max_connections
+        self._resend_on = resend_on
 
     @asynccontextmanager
     async def _admitted(self) -> AsyncIterator[None]:
@@ -151,18 +175,27 @@ class Store:
             self._permits.release()
 
     async def call(self, command: Callable[[Client], Awaitable[T]]) -> T:
-        """Run one command (``lambda client: client.hget(...)``)."""
+        """Run one command that is safe to repeat (``lambda client: client.hget(...)``).
+
+        Sent once more, at once, after a connection error (see the module docstring): the
+        failed connection is gone by then, so the second try gets a fresh one.
+        """
         async with self._admitted():
-            return await command(self.client)
+            try:
+                return await command(self.client)
+            except self._resend_on:
+                return await command(self.client)
 
     async def script(self, script: AsyncScript, keys: list[str], args: list[Any]) -> Any:
+        """Run a script once: it may write, so only the caller's retry loop may repeat it."""
         async with self._admitted():
             return await script(keys=keys, args=args)
 
     async def batch(self, build: Callable[[Any], object]) -> list[Any]:
         """Run the commands ``build(pipeline)`` queues, in one round trip per node.
 
-        Not a transaction: on a cluster the commands may span slots.
+        Not a transaction: on a cluster the commands may span slots. Sent once, like a
+        script.
         """
         async with self._admitted():
             pipeline = self.client.pipeline(transaction=False)

@@ -18,6 +18,7 @@ from ai_agent.infrastructure.database.redis.client import (
     Store,
     build_client,
     decodes_responses,
+    resendable,
     translate_error,
 )
 from ai_agent.infrastructure.database.redis.keys import KeySpace
@@ -63,7 +64,10 @@ class RedisRepository(BaseRepository):
         With ``client``, the repository uses that client (built with
         ``decode_responses=True``) and never closes it; otherwise it builds one from the
         settings on ``connect()`` and closes it on ``disconnect()``. ``settings`` still give
-        the key prefix, TTL and pool limits.
+        the key prefix, TTL and pool limits. Build that client with
+        ``retry=Retry(NoBackoff(), 0)`` as the repository's own is: redis-py's default
+        retry re-sends a write whose reply was lost, and a create sent twice fails as a
+        duplicate of itself (see :mod:`.client`).
 
         Raises:
             RepositoryValidationError: the key prefix holds ``{``, ``}`` or NUL (it would break
@@ -125,6 +129,7 @@ class RedisRepository(BaseRepository):
             session_ttl=self.settings.session_ttl,
             max_connections=self.settings.max_connections,
             pool_timeout=self.settings.pool_timeout,
+            resend_on=resendable(self.settings),
         )
         self._client, self._ops = client, _Operations.on(store)
 
