@@ -74,42 +74,45 @@ class RetrySettings(SectionSettings):
     db_max_attempts: int = Field(
         default=5,
         ge=1,
-        description="PostgreSQL and SQLite calls: attempts in all, the first included.",
+        description="PostgreSQL repository calls: attempts in all, the first included.",
     )
     db_base_delay: float = Field(
         default=0.5,
         ge=0,
-        description="PostgreSQL and SQLite calls: seconds before the first retry.",
+        description="PostgreSQL repository calls: seconds before the first retry.",
     )
     db_max_delay: float = Field(
         default=30.0,
         ge=0,
-        description="PostgreSQL and SQLite calls: longest wait between attempts, in seconds.",
+        description="PostgreSQL repository calls: longest wait between attempts, in seconds.",
     )
     db_exponential_base: float = Field(
         default=1.5,
         ge=1,
-        description="PostgreSQL and SQLite calls: factor by which each wait grows.",
+        description="PostgreSQL repository calls: factor by which each wait grows.",
     )
     db_jitter: bool = Field(
         default=True,
-        description="PostgreSQL and SQLite calls: add up to the base delay at random to each wait.",
+        description="PostgreSQL repository calls: add up to the base delay at random to each wait.",
     )
 
     redis_max_attempts: int = Field(
-        default=3, ge=1, description="Redis calls: attempts in all, the first included."
+        default=3, ge=1, description="Redis repository calls: attempts in all, the first included."
     )
     redis_base_delay: float = Field(
-        default=0.1, ge=0, description="Redis calls: seconds before the first retry."
+        default=0.1, ge=0, description="Redis repository calls: seconds before the first retry."
     )
     redis_max_delay: float = Field(
-        default=5.0, ge=0, description="Redis calls: longest wait between attempts, in seconds."
+        default=5.0,
+        ge=0,
+        description="Redis repository calls: longest wait between attempts, in seconds.",
     )
     redis_exponential_base: float = Field(
-        default=2.0, ge=1, description="Redis calls: factor by which each wait grows."
+        default=2.0, ge=1, description="Redis repository calls: factor by which each wait grows."
     )
     redis_jitter: bool = Field(
-        default=True, description="Redis calls: add up to the base delay at random to each wait."
+        default=True,
+        description="Redis repository calls: add up to the base delay at random to each wait.",
     )
 
     llm_max_attempts: int = Field(
@@ -165,17 +168,17 @@ class CircuitBreakerSettings(SectionSettings):
     db_failure_threshold: int = Field(
         default=3,
         ge=1,
-        description="PostgreSQL and SQLite: consecutive failures that open the breaker.",
+        description="Repository failover: consecutive failures that open the breaker.",
     )
     db_recovery_timeout: float = Field(
         default=30.0,
         gt=0,
-        description="PostgreSQL and SQLite: seconds the breaker stays open before a trial.",
+        description="Repository failover: seconds the breaker stays open before a trial.",
     )
     db_half_open_max_calls: int = Field(
         default=1,
         ge=1,
-        description="PostgreSQL and SQLite: good trial calls that close the breaker again.",
+        description="Repository failover: good trial calls that close the breaker again.",
     )
 
     redis_failure_threshold: int = Field(
