@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from uuid import uuid4
 
@@ -11,16 +11,22 @@ import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 
+from ai_agent.config import feature_flags
 from ai_agent.config.loader import is_settings_variable
+from ai_agent.config.logging import reset_logging
 
 
 @pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No settings variable from the outside, and ``tmp_path`` as the working directory."""
+def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """No settings variable from the outside, ``tmp_path`` as the working directory, and
+    the process-wide state a command sets (feature flags, logging) undone afterwards."""
     for name in list(os.environ):
         if is_settings_variable(name):
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
+    yield
+    feature_flags.reset()
+    reset_logging()
 
 
 @pytest.fixture
