@@ -1,0 +1,127 @@
+"""Benchmark the project's repositories against raw driver code on the same servers.
+
+    python bench/run.py [--backends memory,sqlite,redis,postgresql] [--scale small|full]
+                        [--workloads W1,W2,...] [--out DIR]
+                        [--postgres-url URL] [--redis-url URL]
+
+Without URLs it starts throwaway durable servers (PostgreSQL fsync on; Redis AOF everysec)
+from the local binaries, as the test suite does. A given PostgreSQL database is used as is:
+the bench migrates it and TRUNCATEs its sessions and messages tables, and (re)creates the
+``bench_raw`` schema, so point it at a throwaway database. Redis keys go under fresh
+``bench-*`` prefixes and are deleted afterwards.
+
+Prints the table and writes ``results.md`` and ``results.json`` to ``--out``. Exit status 1
+when any correctness check failed (a missed target is reported, not an error).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script: make `bench` importable
+    sys.path.insert(0, str(ROOT))
+
+from bench.backends import BACKENDS, POOL_SIZE, Backend, prepare  # noqa: E402
+from bench.report import evaluate_targets, print_table, write_files  # noqa: E402
+from bench.servers import Endpoints, durability, endpoints  # noqa: E402
+from bench.workloads import SCALES, WORKLOADS, Scale, Workload  # noqa: E402
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--backends", default=",".join(BACKENDS))
+    parser.add_argument("--scale", choices=sorted(SCALES), default="small")
+    parser.add_argument("--workloads", default=",".join(w.key for w in WORKLOADS))
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    parser.add_argument("--postgres-url", default=os.environ.get("BENCH_POSTGRES_URL"))
+    parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL"))
+    args = parser.parse_args(argv)
+    args.backends = [name.strip() for name in args.backends.split(",") if name.strip()]
+    unknown = set(args.backends) - set(BACKENDS)
+    if unknown:
+        parser.error(f"unknown backend(s) {sorted(unknown)}; choose from {', '.join(BACKENDS)}")
+    chosen = {key.strip().upper() for key in args.workloads.split(",")}
+    args.workloads = [w for w in WORKLOADS if w.key in chosen]
+    if not args.workloads:
+        parser.error("no known workload selected")
+    return args
+
+
+def _log(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+async def _run_workload(backend: Backend, workload: Workload, scale: Scale) -> dict[str, Any]:
+    entry: dict[str, Any] = {"title": workload.title, "ok": True, "error": None}
+    for side, opener in (("raw", backend.raw), ("project", backend.project)):
+        started = time.perf_counter()
+        try:
+            async with opener() as store:
+                entry[side] = await workload.run(store, scale)
+        except Exception as exc:  # a failed check or a broken store: record it, go on
+            entry.update(ok=False, error=f"{side}: {type(exc).__name__}: {exc}")
+            _log(f"  {backend.name} {workload.key} {side} FAILED: {entry['error']}")
+            return entry
+        _log(f"  {backend.name} {workload.key} {side}: {time.perf_counter() - started:.1f} s")
+    return entry
+
+
+async def _run_all(args: argparse.Namespace, found: Endpoints, workdir: Path) -> dict[str, Any]:
+    scale = SCALES[args.scale]
+    environment = {
+        "python": platform.python_version(),
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
+        "pool_size": str(POOL_SIZE),
+        "servers": ", ".join(found.started) + " started by the bench" if found.started else "given",
+        **await durability(found),
+    }
+    results: dict[str, Any] = {
+        "scale": scale.name,
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "environment": environment,
+        "backends": {},
+    }
+    for name in args.backends:
+        _log(f"{name}:")
+        backend = await prepare(
+            name, workdir=workdir, postgres_url=found.postgres_url, redis_url=found.redis_url
+        )
+        workloads = {w.key: await _run_workload(backend, w, scale) for w in args.workloads}
+        results["backends"][name] = {"raw_note": backend.raw_note, "workloads": workloads}
+    results["targets"] = evaluate_targets(results)
+    results["ok"] = all(
+        w["ok"] for b in results["backends"].values() for w in b["workloads"].values()
+    )
+    results["targets_met"] = all(t["met"] for t in results["targets"])
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse(argv)
+    started = time.perf_counter()
+    with (
+        endpoints(args.backends, args.postgres_url, args.redis_url) as found,
+        tempfile.TemporaryDirectory(prefix="ai-agent-bench-") as workdir,
+    ):
+        results = asyncio.run(_run_all(args, found, Path(workdir)))
+    results["wall_s"] = round(time.perf_counter() - started, 1)
+    print_table(results)
+    write_files(results, args.out)
+    _log(f"wall time {results['wall_s']} s; results in {args.out}")
+    if not results["ok"]:
+        _log("correctness checks FAILED (see the table)")
+    return 0 if results["ok"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
