@@ -35,7 +35,7 @@ FIGURES: dict[str, list[tuple[str, str, str]]] = {
         ("large_over_small", "p50 larger/smaller", "x"),
     ],
     "W4": [("p50", "list 20 p50", "ms"), ("p99", "list 20 p99", "ms")],
-    "W5": [("seconds", "delete session", "s")],
+    "W5": [("ms", "delete session (median of 3)", "ms")],
     "W6": [
         ("single_msg_per_s", "one at a time", "msg/s"),
         ("bulk_msg_per_s", "batches of 500", "msg/s"),

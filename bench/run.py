@@ -32,9 +32,10 @@ if str(ROOT) not in sys.path:  # run as a script: make `bench` importable
     sys.path.insert(0, str(ROOT))
 
 from bench.backends import BACKENDS, POOL_SIZE, Backend, prepare  # noqa: E402
+from bench.data import SCALES, Scale  # noqa: E402
 from bench.report import evaluate_targets, print_table, write_files  # noqa: E402
 from bench.servers import Endpoints, durability, endpoints  # noqa: E402
-from bench.workloads import SCALES, WORKLOADS, Scale, Workload  # noqa: E402
+from bench.workloads import WORKLOADS, Workload  # noqa: E402
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:

@@ -8,121 +8,29 @@ separate session, times its operations, then checks the results: a wrong count o
 from __future__ import annotations
 
 import asyncio
-import statistics
+import random
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
-from uuid import UUID
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from statistics import median
 
-from ai_agent.domain.models import Message, MessageRole, Session
+from bench.data import (
+    Figures,
+    Scale,
+    check,
+    check_session,
+    ids,
+    make_messages,
+    make_session,
+    percentiles,
+    seed,
+    warm_up,
+)
 from bench.stores import Store
 
-__all__ = ["SCALES", "WORKLOADS", "CheckFailed", "Figures", "Scale", "Workload"]
-
-Figures = dict[str, float]
-
-_TEXT = (
-    "The quick brown fox jumps over the lazy dog; pack my box with five dozen liquor jugs. " * 6
-)[:480]
-
-
-class CheckFailed(AssertionError):
-    """A store returned a wrong result (count, order, membership)."""
-
-
-@dataclass(frozen=True)
-class Scale:
-    name: str
-    w1_messages: int
-    w1_block: int  # appends per block for the flatness figure (first vs last block)
-    w2_sessions: int
-    w2_per_session: int
-    writers: int
-    w3_sizes: tuple[int, int]
-    w3_reads: int
-    w4_sessions: int
-    w4_users: int
-    w4_reads: int
-    w5_messages: int
-    w6_single: int
-    w6_bulk: int
-    batch: int = 500
-    warmup: int = 50
-
-
-SCALES = {
-    "full": Scale(
-        "full", 5_000, 1_000, 50, 200, 20, (10_000, 100_000), 500, 10_000, 100, 500,
-        10_000, 2_000, 10_000,
-    ),
-    "small": Scale(
-        "small", 500, 100, 10, 40, 20, (1_000, 10_000), 100, 1_000, 50, 100, 1_000, 200, 1_000,
-    ),
-}  # fmt: skip
-
-
-def make_session(user_id: str | None = None, last_activity: datetime | None = None) -> Session:
-    if last_activity is None:
-        return Session(user_id=user_id, title="bench", metadata={"source": "bench"})
-    return Session(
-        user_id=user_id, title="bench", metadata={"source": "bench"}, last_activity=last_activity
-    )
-
-
-def make_messages(session_id: UUID, count: int) -> list[Message]:
-    """``count`` messages of ~500 bytes of text plus a small JSON object each."""
-    roles = (MessageRole.USER, MessageRole.ASSISTANT)
-    return [
-        Message(
-            session_id=session_id,
-            role=roles[index % 2],
-            content=f"{index:08d} {_TEXT}",
-            metadata={"source": "bench", "index": index, "tokens": 120, "tags": ["a", "b"]},
-        )
-        for index in range(count)
-    ]
-
-
-def check(condition: bool, what: str) -> None:
-    if not condition:
-        raise CheckFailed(what)
-
-
-def ids(messages: Sequence[Message]) -> list[str]:
-    return [str(message.id) for message in messages]
-
-
-def percentiles(samples: list[float]) -> tuple[float, float]:
-    """p50 and p99 in milliseconds."""
-    cuts = statistics.quantiles(samples, n=100, method="inclusive")
-    return statistics.median(samples) * 1e3, cuts[98] * 1e3
-
-
-async def warm_up(store: Store, scale: Scale) -> None:
-    """Open every pooled connection and prime statement/script caches, off the clock."""
-    session = make_session("warm-up")
-    await store.create_session(session)
-    messages = make_messages(session.id, scale.warmup)
-    await asyncio.gather(*(store.append(message) for message in messages[:20]))
-    for message in messages[20:]:
-        await store.append(message)
-    await store.append_many(make_messages(session.id, 10))
-    for _ in range(10):
-        await store.recent(session.id, 50)
-        await store.list_sessions("warm-up", 20)
-
-
-async def seed(store: Store, messages: Sequence[Message], batch: int) -> None:
-    for start in range(0, len(messages), batch):
-        await store.append_many(messages[start : start + batch])
-
-
-async def check_session(store: Store, session_id: UUID, expected: Sequence[Message]) -> None:
-    count = await store.message_count(session_id)
-    check(count == len(expected), f"session holds {count} messages, expected {len(expected)}")
-    newest = await store.recent(session_id, 50)
-    check(newest == ids(expected[-50:]), "recent(50) is not the newest 50 in insertion order")
+__all__ = ["WORKLOADS", "Workload"]
 
 
 async def w1_append(store: Store, scale: Scale) -> Figures:
@@ -168,6 +76,118 @@ async def w2_concurrent_append(store: Store, scale: Scale) -> Figures:
     return {"msg_per_s": scale.w2_sessions * scale.w2_per_session / elapsed}
 
 
+async def _timed_reads(
+    read: Callable[[], Awaitable[list[str]]], count: int
+) -> tuple[list[float], list[list[str]]]:
+    samples: list[float] = []
+    results: list[list[str]] = []
+    for _ in range(count):
+        started = time.perf_counter()
+        results.append(await read())
+        samples.append(time.perf_counter() - started)
+    return samples, results
+
+
+async def w3_recent(store: Store, scale: Scale) -> Figures:
+    """The newest 50 of a long session, then of a session ten times longer."""
+    await warm_up(store, scale)
+    figures: Figures = {}
+    for label, size in zip(("small", "large"), scale.w3_sizes, strict=True):
+        session = make_session("w3")
+        messages = make_messages(session.id, size)
+        await store.create_session(session)
+        await seed(store, messages, scale.batch)
+        expected = ids(messages[-50:])
+        del messages
+        for _ in range(10):  # this session's index pages and statements, off the clock
+            await store.recent(session.id, 50)
+        samples, results = await _timed_reads(partial(store.recent, session.id, 50), scale.w3_reads)
+        check(all(r == expected for r in results), f"recent(50) of {size} messages is wrong")
+        figures[f"p50_{label}"], figures[f"p99_{label}"] = percentiles(samples)
+    figures["large_over_small"] = figures["p50_large"] / figures["p50_small"]
+    return figures
+
+
+async def w4_list_sessions(store: Store, scale: Scale) -> Figures:
+    """Many sessions over many users; a user's 20 most recently active."""
+    rng = random.Random(4)
+    base = datetime(2026, 1, 1, tzinfo=UTC)
+    users = [f"w4-user-{index:03d}" for index in range(scale.w4_users)]
+    sessions = [
+        make_session(users[index % len(users)], base + timedelta(seconds=rng.randrange(10**7)))
+        for index in range(scale.w4_sessions)
+    ]
+    expected: dict[str, list[str]] = {}
+    for session in sorted(sessions, key=lambda s: (s.last_activity, s.id), reverse=True):
+        assert session.user_id is not None
+        expected.setdefault(session.user_id, []).append(str(session.id))
+    await warm_up(store, scale)
+    pending = iter(sessions)
+
+    async def creator() -> None:
+        for session in pending:
+            await store.create_session(session)
+
+    await asyncio.gather(*(creator() for _ in range(scale.writers)))
+    asked = [rng.choice(users) for _ in range(scale.w4_reads)]
+    for user in users[:10]:
+        await store.list_sessions(user, 20)
+    questions = iter(asked)
+    samples, results = await _timed_reads(
+        lambda: store.list_sessions(next(questions), 20), len(asked)
+    )
+    for user, result in zip(asked, results, strict=True):
+        check(result == expected[user][:20], f"list_sessions({user!r}, 20) is wrong")
+    p50, p99 = percentiles(samples)
+    return {"p50": p50, "p99": p99}
+
+
+async def w5_delete_session(store: Store, scale: Scale) -> Figures:
+    """Delete a session of many messages (median of three), beside a session that stays."""
+    await warm_up(store, scale)
+    keeper = make_session("w5")
+    kept = make_messages(keeper.id, 10)
+    await store.create_session(keeper)
+    await store.append_many(kept)
+    timings = []
+    for _ in range(3):
+        session = make_session("w5")
+        await store.create_session(session)
+        await seed(store, make_messages(session.id, scale.w5_messages), scale.batch)
+        started = time.perf_counter()
+        deleted = await store.delete_session(session.id)
+        timings.append(time.perf_counter() - started)
+        check(deleted, "delete_session returned False for an existing session")
+        check(await store.message_count(session.id) is None, "deleted session still there")
+        check(await store.recent(session.id, 50) == [], "deleted session still has messages")
+    await check_session(store, keeper.id, kept)
+    return {"ms": median(timings) * 1e3}
+
+
+async def w6_bulk(store: Store, scale: Scale) -> Figures:
+    """The same messages one at a time, then in batches of 500."""
+    await warm_up(store, scale)
+    single, bulk = make_session("w6"), make_session("w6")
+    single_messages = make_messages(single.id, scale.w6_single)
+    bulk_messages = make_messages(bulk.id, scale.w6_bulk)
+    await store.create_session(single)
+    await store.create_session(bulk)
+    started = time.perf_counter()
+    for message in single_messages:
+        await store.append(message)
+    single_rate = len(single_messages) / (time.perf_counter() - started)
+    started = time.perf_counter()
+    await seed(store, bulk_messages, scale.batch)
+    bulk_rate = len(bulk_messages) / (time.perf_counter() - started)
+    await check_session(store, single.id, single_messages)
+    await check_session(store, bulk.id, bulk_messages)
+    return {
+        "single_msg_per_s": single_rate,
+        "bulk_msg_per_s": bulk_rate,
+        "speedup": bulk_rate / single_rate,
+    }
+
+
 @dataclass(frozen=True)
 class Workload:
     key: str
@@ -178,4 +198,8 @@ class Workload:
 WORKLOADS: list[Workload] = [
     Workload("W1", "append, one at a time", w1_append),
     Workload("W2", "concurrent append", w2_concurrent_append),
+    Workload("W3", "recent 50 of a long session", w3_recent),
+    Workload("W4", "list a user's 20 sessions", w4_list_sessions),
+    Workload("W5", "delete a long session", w5_delete_session),
+    Workload("W6", "bulk create vs one at a time", w6_bulk),
 ]
