@@ -13,6 +13,7 @@ redacted and deletes everything it created.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -76,16 +77,29 @@ async def connected(
     console.rule("[bold]2. Repository factory")
     backend = settings.selected_backend
     if backend in (StorageBackend.SQLITE, StorageBackend.POSTGRESQL):
-        url = migrations.settings_url(settings)
-        console.print(f"migrating {url.set(drivername=url.get_backend_name())} to head")
-        await migrations.upgrade(url)
-    repository = await setup_repository(settings)
+        await _migrate(console, settings)
+    with console.status(f"connecting to the {backend} backend..."):
+        repository = await setup_repository(settings)
     console.print(f"connected: [bold]{type(repository).__name__}[/] at {repository.display_url}")
     try:
         yield repository
     finally:
         await cleanup_repository()
         console.print("repository closed")
+
+
+async def _migrate(console: Console, settings: ApplicationSettings) -> None:
+    """Bring the schema to head, creating a missing PostgreSQL database or SQLite file's
+    directory first: the demo needs no set-up (``ai-agent db migrate`` does the same)."""
+    url = migrations.settings_url(settings)
+    shown = url.set(drivername=url.get_backend_name())  # str() masks the password
+    with console.status(f"migrating {shown} to the newest schema..."):
+        if url.get_backend_name() == "postgresql":
+            await migrations.ensure_database(url)
+        else:
+            settings.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+        await migrations.upgrade(url)
+    console.print(f"schema of {shown}: revision {migrations.head_revision()} (head)")
 
 
 async def conversation(console: Console, repository: BaseRepository, undo: Cleanup) -> None:
@@ -174,10 +188,17 @@ async def health(console: Console, repository: BaseRepository) -> None:
 
 
 async def clean_up(console: Console, undo: Cleanup) -> None:
-    """Delete what the demo created, newest first, even after a failed step."""
+    """Delete what the demo created, newest first; try every delete, raise the first error."""
+    first_error: Exception | None = None
     for what, delete in reversed(undo):
-        if not await delete():
-            raise DemoFailure(f"the demo's {what} was already gone at clean-up")
+        try:
+            if not await delete():
+                raise DemoFailure(f"the demo's {what} was already gone at clean-up")
+        except Exception as exc:
+            first_error = first_error or exc
+    undo.clear()
+    if first_error is not None:
+        raise first_error
     console.print("deleted everything the demo created")
 
 
@@ -200,6 +221,10 @@ async def run_demo(settings: ApplicationSettings, console: Console | None = None
             await conversation(console, repository, undo)
             await catalogue(console, repository, undo)
             await health(console, repository)
-        finally:
-            await clean_up(console, undo)
+        except BaseException:
+            # Still delete what was made, but report the step that failed, not the clean-up.
+            with contextlib.suppress(Exception):
+                await clean_up(console, undo)
+            raise
+        await clean_up(console, undo)
     console.rule("[bold green]Phase 2 demo completed")
