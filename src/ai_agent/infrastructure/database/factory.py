@@ -2,12 +2,24 @@
 
 Backends are resolved through one table of URL scheme -> ``"module:Class"`` and imported
 lazily, so a missing optional driver matters only for the backend that needs it, and then
-as an error that names the extra to install. There is never a silent downgrade to memory::
+as an error that names the extra to install. There is never a silent downgrade to memory.
 
-    repository = RepositoryFactory.create_repository(settings)   # unconnected
-    repository = RepositoryFactory.from_url("sqlite:///agent.db")
-    repository = await setup_repository(settings)                # connected, current
-    await cleanup_repository()
+Usage::
+
+    from ai_agent.config.settings import get_settings
+    from ai_agent.infrastructure.database import (
+        RepositoryFactory,
+        cleanup_repository,
+        get_repository,
+        setup_repository,
+    )
+
+    settings = get_settings()                       # STORAGE_BACKEND, USE_DATABASE, ...
+    repository = RepositoryFactory.create_repository(settings)       # unconnected
+    other = RepositoryFactory.from_url("sqlite:///agent.db")         # unconnected too
+    repository = await setup_repository(settings)   # connected, health-checked, current
+    assert await get_repository() is repository
+    await cleanup_repository()                      # disconnects the current one
 
 ``setup_repository`` makes the repository *current* for the process (``get_repository``
 returns it), closing the previous one.

@@ -12,10 +12,17 @@ first read and its last write, so each one is atomic); not thread-safe.
 
 Usage::
 
+    from ai_agent.domain.models import Message, MessageRole, Session
     from ai_agent.infrastructure.database import InMemoryRepository
 
-    async with InMemoryRepository() as repository:
+    async with InMemoryRepository() as repository:        # connect() ... disconnect()
         session = await repository.create_session(Session(user_id="user-1"))
+        await repository.create_message(
+            Message(session_id=session.id, role=MessageRole.USER, content="Hello")
+        )
+        recent = await repository.get_recent_messages(session.id, limit=10)
+        print(recent[-1].content)                          # Hello
+        await repository.delete_session(session.id)       # and its messages
 """
 
 from __future__ import annotations

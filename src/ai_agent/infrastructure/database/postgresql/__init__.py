@@ -1,18 +1,25 @@
 """PostgreSQL backend (asyncpg): the repository contract on a connection pool.
 
-Usage::
-
-    from ai_agent.infrastructure.database import PostgreSQLRepository
-
-    repository = PostgreSQLRepository(settings.database)      # or .from_url("postgresql://...")
-    async with repository:                                    # opens and closes the pool
-        session = await repository.create_session(Session(user_id="user-1"))
-        async with repository.transaction():                  # several calls, one transaction
-            await repository.create_message(first)
-            await repository.create_message(second)
-
 The schema comes from the Alembic migrations (``ai-agent db migrate``); the repository never
 migrates, and ``await repository.schema_revision()`` says where the database is.
+
+Usage::
+
+    from ai_agent.domain.models import Message, MessageRole, Session
+    from ai_agent.infrastructure.database import PostgreSQLRepository, migrations
+
+    url = "postgresql://postgres:password@localhost:5432/ai_agent"
+    await migrations.upgrade(url)                      # creates the database; idempotent
+    repository = PostgreSQLRepository.from_url(url)    # or PostgreSQLRepository(settings.database)
+    async with repository:                             # opens and closes the pool
+        print(await repository.schema_revision())      # 0001
+        session = await repository.create_session(Session(user_id="user-1"))
+        async with repository.transaction():           # several calls, one transaction
+            for role, text in [(MessageRole.USER, "Hi"), (MessageRole.ASSISTANT, "Hello!")]:
+                await repository.create_message(
+                    Message(session_id=session.id, role=role, content=text)
+                )
+        await repository.delete_session(session.id)    # and its messages
 
 Layout: :mod:`.repository` (the class), :mod:`.queries` (every statement), :mod:`.codec`
 (rows <-> models, JSON), :mod:`.pool` (pool options, which connection a call runs on,

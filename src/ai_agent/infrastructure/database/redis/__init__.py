@@ -2,14 +2,21 @@
 
 Usage::
 
-    from ai_agent.infrastructure.database.redis import RedisRepository
+    from ai_agent.domain.models import Message, MessageRole, Session
+    from ai_agent.infrastructure.database import RedisRepository
 
-    async with RedisRepository.from_url("redis://localhost:6379/0", session_ttl=3600) as repo:
-        session = await repo.create_session(Session(user_id="user-1"))
+    url = "redis://localhost:6379/0"       # a cluster: from_url(url, cluster_mode=True)
+    async with RedisRepository.from_url(url, session_ttl=3600) as repository:
+        session = await repository.create_session(Session(user_id="user-1"))
+        await repository.create_message(
+            Message(session_id=session.id, role=MessageRole.USER, content="Hello")
+        )
+        print(len(await repository.get_messages_by_session(session.id)))   # 1
+        await repository.delete_session(session.id)       # and its messages
 
-    # a 3-master cluster: RedisSettings(..., cluster_mode=True); or bring your own client,
-    # which the repository never closes:
-    repo = RedisRepository(settings, client=Redis(..., decode_responses=True))
+``RedisRepository(settings)`` takes a ``RedisSettings``; ``RedisRepository(settings,
+client=...)`` uses a client of yours (built with ``decode_responses=True``), which the
+repository never closes.
 
 Layout (``keys.py`` has every key): a session, its messages (one hash), their insertion order
 (a sorted set scored by a per-session sequence) and their reply links share the session's

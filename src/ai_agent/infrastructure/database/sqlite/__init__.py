@@ -2,15 +2,25 @@
 
 A database file in write-ahead-log mode with foreign keys enforced, holding the tables,
 keys and indexes of the Alembic revisions in SQLite's types. The repository never creates
-or upgrades the schema: migrate first (``ai-agent db migrate`` or
-``await migrations.upgrade(url)``), then connect::
+or upgrades the schema: migrate first (``ai-agent db migrate --url sqlite:///ai_agent.db``
+or ``await migrations.upgrade(url)``), then connect.
 
-    repository = SQLiteRepository("ai_agent.db")     # or SQLiteRepository.from_url(url)
-    async with repository:
+Usage::
+
+    from ai_agent.domain.models import Message, MessageRole, Session
+    from ai_agent.infrastructure.database import SQLiteRepository, migrations
+
+    await migrations.upgrade("sqlite:///ai_agent.db")     # creates the file; idempotent
+    repository = SQLiteRepository("ai_agent.db")          # or .from_url("sqlite:///ai_agent.db")
+    async with repository:                                # connect() ... disconnect()
         session = await repository.create_session(Session(user_id="user-1"))
-        async with repository.transaction():          # several calls, one atomic unit
-            await repository.create_message(first)
-            await repository.create_message(second)
+        async with repository.transaction():              # several calls, one atomic unit
+            for role, text in [(MessageRole.USER, "Hi"), (MessageRole.ASSISTANT, "Hello!")]:
+                await repository.create_message(
+                    Message(session_id=session.id, role=role, content=text)
+                )
+        stored = await repository.get_session(session.id)
+        print(stored.message_count if stored else None)   # 2
 
 Durability: ``synchronous=FULL`` by default, so a commit reaches the disk before the call
 returns and survives a power loss; ``synchronous="NORMAL"`` is several times faster per
