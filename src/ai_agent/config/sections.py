@@ -79,7 +79,7 @@ class RetrySettings(SectionSettings):
     db_base_delay: float = Field(
         default=0.5,
         ge=0,
-        description="PostgreSQL repository calls: seconds before the first retry.",
+        description="PostgreSQL repository calls: base wait before the first retry, in seconds.",
     )
     db_max_delay: float = Field(
         default=30.0,
@@ -89,18 +89,20 @@ class RetrySettings(SectionSettings):
     db_exponential_base: float = Field(
         default=1.5,
         ge=1,
-        description="PostgreSQL repository calls: factor by which each wait grows.",
+        description="PostgreSQL repository calls: factor by which the wait grows per retry.",
     )
     db_jitter: bool = Field(
         default=True,
-        description="PostgreSQL repository calls: add up to the base delay at random to each wait.",
+        description="PostgreSQL repository calls: randomise each wait so that callers spread out.",
     )
 
     redis_max_attempts: int = Field(
         default=3, ge=1, description="Redis repository calls: attempts in all, the first included."
     )
     redis_base_delay: float = Field(
-        default=0.1, ge=0, description="Redis repository calls: seconds before the first retry."
+        default=0.1,
+        ge=0,
+        description="Redis repository calls: base wait before the first retry, in seconds.",
     )
     redis_max_delay: float = Field(
         default=5.0,
@@ -108,18 +110,22 @@ class RetrySettings(SectionSettings):
         description="Redis repository calls: longest wait between attempts, in seconds.",
     )
     redis_exponential_base: float = Field(
-        default=2.0, ge=1, description="Redis repository calls: factor by which each wait grows."
+        default=2.0,
+        ge=1,
+        description="Redis repository calls: factor by which the wait grows per retry.",
     )
     redis_jitter: bool = Field(
         default=True,
-        description="Redis repository calls: add up to the base delay at random to each wait.",
+        description="Redis repository calls: randomise each wait so that callers spread out.",
     )
 
     llm_max_attempts: int = Field(
         default=3, ge=1, description="LLM provider calls: attempts in all, the first included."
     )
     llm_base_delay: float = Field(
-        default=1.0, ge=0, description="LLM provider calls: seconds before the first retry."
+        default=1.0,
+        ge=0,
+        description="LLM provider calls: base wait before the first retry, in seconds.",
     )
     llm_max_delay: float = Field(
         default=60.0,
@@ -127,18 +133,22 @@ class RetrySettings(SectionSettings):
         description="LLM provider calls: longest wait between attempts, in seconds.",
     )
     llm_exponential_base: float = Field(
-        default=2.0, ge=1, description="LLM provider calls: factor by which each wait grows."
+        default=2.0,
+        ge=1,
+        description="LLM provider calls: factor by which the wait grows per retry.",
     )
     llm_jitter: bool = Field(
         default=True,
-        description="LLM provider calls: add up to the base delay at random to each wait.",
+        description="LLM provider calls: randomise each wait so that callers spread out.",
     )
 
     mcp_max_attempts: int = Field(
         default=3, ge=1, description="MCP server calls: attempts in all, the first included."
     )
     mcp_base_delay: float = Field(
-        default=2.0, ge=0, description="MCP server calls: seconds before the first retry."
+        default=2.0,
+        ge=0,
+        description="MCP server calls: base wait before the first retry, in seconds.",
     )
     mcp_max_delay: float = Field(
         default=120.0,
@@ -146,11 +156,11 @@ class RetrySettings(SectionSettings):
         description="MCP server calls: longest wait between attempts, in seconds.",
     )
     mcp_exponential_base: float = Field(
-        default=2.0, ge=1, description="MCP server calls: factor by which each wait grows."
+        default=2.0, ge=1, description="MCP server calls: factor by which the wait grows per retry."
     )
     mcp_jitter: bool = Field(
         default=True,
-        description="MCP server calls: add up to the base delay at random to each wait.",
+        description="MCP server calls: randomise each wait so that callers spread out.",
     )
 
     def policy(self, service: Service) -> RetryPolicy:
