@@ -215,7 +215,18 @@ async def probe_backend(
     except RepositoryError as exc:
         probe.reachable = False
         probe.error = one_line(exc, secrets)
+        if _database_missing(exc):  # the server answered: `db migrate` creates the database
+            probe.schema = Schema(None, probe.schema.head, "none", "the database does not exist")
     return probe
+
+
+def _database_missing(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if type(seen).__name__ == "InvalidCatalogNameError":  # asyncpg's, not imported here
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 async def probe_monitor(

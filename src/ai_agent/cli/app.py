@@ -27,7 +27,8 @@ __all__ = ["app", "main"]
 
 app = typer.Typer(
     name="ai-agent",
-    help="Configuration and persistence tools for ai-agent.",
+    help="Configuration, database schema, health and demo tools for ai-agent's storage "
+    "layer. Settings come from the environment and ./.env (see `ai-agent config show`).",
     no_args_is_help=True,
     add_completion=False,
     # Locals may hold secrets (passwords, keys): never print them in a traceback.
@@ -55,7 +56,10 @@ def _root(
         ),
     ] = False,
 ) -> None:
-    """Configuration and persistence tools for ai-agent."""
+    """Configuration, database schema, health and demo tools for ai-agent's storage layer.
+
+    Settings come from the environment and ./.env (see `ai-agent config show`).
+    """
 
 
 def main() -> None:

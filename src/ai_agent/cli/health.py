@@ -59,9 +59,8 @@ UrlOption = Annotated[
     str | None,
     typer.Option(
         "--url",
-        help="Check this repository URL instead of the configured backend: memory://, "
-        "sqlite:///path.db, redis://[:password@]host:6379/0, "
-        "postgresql://user:password@host:5432/db.",
+        help="Repository URL to check instead of the configured backend (memory://, "
+        "sqlite:///path.db, redis://host:6379/0, postgresql://user:pw@host/db).",
         show_default=False,
     ),
 ]
@@ -69,8 +68,8 @@ FallbackOption = Annotated[
     str | None,
     typer.Option(
         "--fallback",
-        help="Fallback repository URL (same forms as --url); also checks the failover "
-        "monitor over backend and fallback. Default: $FALLBACK_URL, else no monitor.",
+        help="Fallback repository URL (same forms as --url): also run the failover "
+        "monitor's checks over backend and fallback. Default: $FALLBACK_URL; unset: no monitor.",
         show_default=False,
     ),
 ]
@@ -215,6 +214,9 @@ def _rows(report: HealthReport) -> list[tuple[str, str]]:
     return rows
 
 
+_STATUS_STYLES = {"healthy": "green", "degraded": "yellow", "unhealthy": "red"}
+
+
 def _verdict(report: HealthReport) -> str:
     problem = report.problem()
     if problem is not None:
@@ -240,7 +242,7 @@ def _print(report: HealthReport, as_json: bool, secrets: tuple[str, ...]) -> Non
     table.add_column("check", style="bold", no_wrap=True)
     table.add_column("value", overflow="fold")
     for name, value in rows:
-        table.add_row(name, value, style="red" if value == "unhealthy" else None)
+        table.add_row(name, value, style=_STATUS_STYLES.get(value.partition(":")[0]))
     console.print(table, markup=False)
 
 

@@ -147,6 +147,18 @@ def test_postgresql_without_schema_says_to_migrate(fresh_postgres_url: str) -> N
     assert_no_password(result, password_of(fresh_postgres_url))
 
 
+def test_postgresql_missing_database_says_to_migrate(fresh_postgres_url: str) -> None:
+    result = health("--url", fresh_postgres_url)  # the database does not exist yet
+    assert result.exit_code == 1, result.output
+    assert fields(result)["Reachable"] == "no"
+    line = one_line_on_stderr(result)
+    assert line == (
+        f"Unhealthy: the postgresql backend at {make_url(fresh_postgres_url)}: "
+        "the database does not exist; run `ai-agent db migrate`"
+    )
+    assert_no_password(result, password_of(fresh_postgres_url))
+
+
 def test_redis_is_healthy(monkeypatch: pytest.MonkeyPatch, redis_url: str) -> None:
     monkeypatch.setenv("REDIS_URL", redis_url)
     result = health("--backend", "redis")

@@ -236,3 +236,28 @@ def test_python_dash_m_configuration_error_has_no_traceback() -> None:
     assert failed.stderr.startswith("Configuration error: DB_PORT")
     assert len(failed.stderr.splitlines()) == 1
     _assert_no_secret(failed.stderr)
+
+
+@pytest.mark.parametrize("as_json", [True, False])
+def test_show_masks_the_fallback_url_password(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, as_json: bool
+) -> None:
+    monkeypatch.setenv("FALLBACK_URL", f"postgresql://agent:{ESCAPED_PASSWORD}@db.example/agent")
+    result = runner.invoke(app, ["config", "show", *(["--json"] if as_json else [])])
+    assert result.exit_code == 0, result.output
+    assert "postgresql://agent:***@db.example/agent" in result.stdout
+    assert PASSWORD not in result.output and ESCAPED_PASSWORD not in result.output
+    if as_json:
+        assert (
+            json.loads(result.stdout)["fallback_url"] == "postgresql://agent:***@db.example/agent"
+        )
+
+
+def test_show_masks_an_unparseable_fallback_url_entirely(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FALLBACK_URL", f"not a url {PASSWORD}")
+    result = runner.invoke(app, ["config", "show", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["fallback_url"] == "***"
+    assert PASSWORD not in result.output
