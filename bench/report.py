@@ -170,6 +170,8 @@ def markdown(results: dict[str, Any]) -> str:
         "|" + "|".join("---" for _ in HEADERS) + "|",
     ]
     lines += ["| " + " | ".join(row) + " |" for row in rows(results)]
+    lines += ["", f"Parameters (median of {results.get('repeat', 1)} run(s) per side):", ""]
+    lines += [f"- {key}: {value}" for key, value in results["parameters"].items()]
     lines += ["", "Raw code per backend:", ""]
     lines += [f"- {name}: {data['raw_note']}" for name, data in results["backends"].items()]
     lines += ["", "Environment:", ""]

@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import os
 import platform
+import statistics
 import sys
 import tempfile
 import time
@@ -31,8 +33,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: make `bench` importable
     sys.path.insert(0, str(ROOT))
 
+from ai_agent.infrastructure.database import migrations  # noqa: E402
 from bench.backends import BACKENDS, POOL_SIZE, Backend, prepare  # noqa: E402
-from bench.data import SCALES, Scale  # noqa: E402
+from bench.data import SCALES, Figures, Scale  # noqa: E402
 from bench.report import evaluate_targets, print_table, write_files  # noqa: E402
 from bench.servers import Endpoints, durability, endpoints  # noqa: E402
 from bench.workloads import WORKLOADS, Workload  # noqa: E402
@@ -43,6 +46,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--backends", default=",".join(BACKENDS))
     parser.add_argument("--scale", choices=sorted(SCALES), default="small")
     parser.add_argument("--workloads", default=",".join(w.key for w in WORKLOADS))
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="runs per workload and side; medians reported"
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     parser.add_argument("--postgres-url", default=os.environ.get("BENCH_POSTGRES_URL"))
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL"))
@@ -62,23 +68,36 @@ def _log(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-async def _run_workload(backend: Backend, workload: Workload, scale: Scale) -> dict[str, Any]:
+def _medians(runs: list[Figures]) -> Figures:
+    return {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+
+
+async def _run_workload(
+    backend: Backend, workload: Workload, scale: Scale, repeat: int
+) -> dict[str, Any]:
+    """Raw then project, ``repeat`` times alternating (so drift hits both); medians kept."""
     entry: dict[str, Any] = {"title": workload.title, "ok": True, "error": None}
-    for side, opener in (("raw", backend.raw), ("project", backend.project)):
-        started = time.perf_counter()
-        try:
-            async with opener() as store:
-                entry[side] = await workload.run(store, scale)
-        except Exception as exc:  # a failed check or a broken store: record it, go on
-            entry.update(ok=False, error=f"{side}: {type(exc).__name__}: {exc}")
-            _log(f"  {backend.name} {workload.key} {side} FAILED: {entry['error']}")
-            return entry
-        _log(f"  {backend.name} {workload.key} {side}: {time.perf_counter() - started:.1f} s")
+    runs: dict[str, list[Figures]] = {"raw": [], "project": []}
+    for _ in range(repeat):
+        for side, opener in (("raw", backend.raw), ("project", backend.project)):
+            started = time.perf_counter()
+            try:
+                async with opener() as store:
+                    runs[side].append(await workload.run(store, scale))
+            except Exception as exc:  # a failed check or a broken store: record it, go on
+                entry.update(ok=False, error=f"{side}: {type(exc).__name__}: {exc}")
+                _log(f"  {backend.name} {workload.key} {side} FAILED: {entry['error']}")
+                return entry
+            elapsed = time.perf_counter() - started
+            _log(f"  {backend.name} {workload.key} {side}: {elapsed:.1f} s")
+    entry.update(raw=_medians(runs["raw"]), project=_medians(runs["project"]))
     return entry
 
 
 async def _run_all(args: argparse.Namespace, found: Endpoints, workdir: Path) -> dict[str, Any]:
     scale = SCALES[args.scale]
+    if found.postgres_url is not None:  # a given database may not exist yet
+        await migrations.ensure_database(found.postgres_url)
     environment = {
         "python": platform.python_version(),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
@@ -88,6 +107,8 @@ async def _run_all(args: argparse.Namespace, found: Endpoints, workdir: Path) ->
     }
     results: dict[str, Any] = {
         "scale": scale.name,
+        "repeat": args.repeat,
+        "parameters": dataclasses.asdict(scale),
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "environment": environment,
         "backends": {},
@@ -97,7 +118,9 @@ async def _run_all(args: argparse.Namespace, found: Endpoints, workdir: Path) ->
         backend = await prepare(
             name, workdir=workdir, postgres_url=found.postgres_url, redis_url=found.redis_url
         )
-        workloads = {w.key: await _run_workload(backend, w, scale) for w in args.workloads}
+        workloads = {}
+        for workload in args.workloads:
+            workloads[workload.key] = await _run_workload(backend, workload, scale, args.repeat)
         results["backends"][name] = {"raw_note": backend.raw_note, "workloads": workloads}
     results["targets"] = evaluate_targets(results)
     results["ok"] = all(
