@@ -19,7 +19,11 @@ import pytest
 
 from ai_agent.config.loader import is_settings_variable
 from ai_agent.config.settings import get_settings
-from ai_agent.infrastructure.database import cleanup_repository
+from ai_agent.infrastructure.database import (
+    PostgreSQLRepository,
+    cleanup_repository,
+    migrations,
+)
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 PACKAGE = "ai_agent.infrastructure.database"
@@ -102,13 +106,32 @@ async def test_factory_example_runs(capsys: pytest.CaptureFixture[str]) -> None:
         await cleanup_repository()
 
 
+def readme_example(heading: str) -> str:
+    """The first Python block after ``heading`` in the README."""
+    text = README.read_text(encoding="utf-8")
+    match = re.search(r"```python\n(?P<code>.*?)```", text[text.index(heading) :], re.DOTALL)
+    assert match is not None, heading
+    return match["code"]
+
+
 @pytest.mark.usefixtures("clean_settings")
 async def test_readme_usage_runs_on_the_default(capsys: pytest.CaptureFixture[str]) -> None:
-    text = README.read_text(encoding="utf-8")
-    usage = text[text.index("## Usage") :]
-    match = re.search(r"```python\n(?P<code>.*?)```", usage, flags=re.DOTALL)
-    assert match is not None
     # The README's script ends with asyncio.run(main()); here the test's loop runs main().
-    code = match["code"].replace("asyncio.run(main())", "await main()")
+    code = readme_example("## Usage").replace("asyncio.run(main())", "await main()")
     assert expected_output(code) == ["Hello"]
     await run_example(code, capsys)
+
+
+@pytest.mark.usefixtures("clean_settings")
+async def test_readme_failover_example_runs(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", postgres_url)
+    await migrations.upgrade(postgres_url)
+    await migrations.upgrade("sqlite:///fallback.db")  # in the test's working directory
+    try:
+        await run_example(readme_example("## Failover"), capsys)
+    finally:  # the database is the session's shared one: leave nothing behind
+        async with PostgreSQLRepository.from_url(postgres_url) as repository:
+            for session in await repository.list_sessions(user_id="user-1", limit=1000):
+                await repository.delete_session(session.id)
