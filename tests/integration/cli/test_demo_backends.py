@@ -165,3 +165,17 @@ def test_ai_agent_demo_runs_the_same_demo(monkeypatch: pytest.MonkeyPatch) -> No
     assert result.exit_code == 0, result.output
     assert BANNER in result.stdout
     assert "connected: SQLiteRepository" in result.stdout
+
+
+async def test_redis_cluster(tmp_path: Path, redis_cluster_url: str) -> None:
+    prefix = f"demo_{uuid4().hex[:8]}"
+    done = run_demo(
+        "redis",
+        tmp_path,
+        REDIS_URL=redis_cluster_url,
+        REDIS_CLUSTER_MODE="true",
+        REDIS_KEY_PREFIX=prefix,
+    )
+    assert_succeeded(done)
+    repository = RepositoryFactory.from_url(redis_cluster_url, key_prefix=prefix, cluster_mode=True)
+    await assert_left_nothing(repository)

@@ -319,3 +319,14 @@ def test_help_explains_every_option() -> None:
     assert result.exit_code == 0
     for option in ("--backend", "--url", "--fallback", "--json", "--timeout", "--env"):
         assert option in result.stdout
+
+
+@pytest.mark.redis_cluster
+def test_redis_cluster_is_healthy(monkeypatch: pytest.MonkeyPatch, redis_cluster_url: str) -> None:
+    monkeypatch.setenv("REDIS_URL", redis_cluster_url)
+    monkeypatch.setenv("REDIS_CLUSTER_MODE", "true")
+    result = health("--backend", "redis", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["backend"] == "redis" and data["reachable"] is True
+    assert "cluster" in data["url"]
