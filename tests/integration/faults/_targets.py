@@ -163,6 +163,6 @@ def redis_target(factory: RedisFactory) -> Target:
         up=server.start,
         make=make,
         reply_complete=any_reply,
-        marker=lambda identity: str(identity).encode(),
+        marker=lambda identity: b"$36\r\n" + str(identity).encode(),  # a whole argument
         audit=_redis_audit,
     )

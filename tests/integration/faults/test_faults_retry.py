@@ -15,7 +15,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
 from redis.asyncio import Redis
@@ -24,7 +24,7 @@ from redis.backoff import NoBackoff
 
 from ai_agent.config import feature_flags
 from ai_agent.config.sections import RetryPolicy
-from ai_agent.domain.models import Message, MessageRole, Session
+from ai_agent.domain.models import Agent, Message, MessageRole, Session
 from ai_agent.infrastructure.database import (
     BaseRepository,
     DuplicateError,
@@ -227,3 +227,59 @@ async def test_with_retries_off_a_lost_reply_is_a_connection_error(target: Targe
         assert proxy.lost == 1
         # It did commit: the caller's next step is to look, not to assume it failed.
         assert await repository.get_session(new.id) == new
+
+
+# -- deletes whose reply was lost --------------------------------------------------------------
+
+
+async def _delete_session(repository: BaseRepository, session: Session, lose: Lose) -> None:
+    doomed = await repository.create_session(Session(user_id=session.user_id, title="doomed"))
+    lose(doomed.id)
+    assert await repository.delete_session(doomed.id) is True
+    assert await repository.get_session(doomed.id) is None
+
+
+async def _delete_message(repository: BaseRepository, session: Session, lose: Lose) -> None:
+    doomed = await repository.create_message(_message(session, "doomed"))
+    lose(doomed.id)
+    assert await repository.delete_message(doomed.id) is True
+    assert await repository.get_message(doomed.id) is None
+
+
+async def _delete_agent(repository: BaseRepository, session: Session, lose: Lose) -> None:
+    doomed = await repository.create_agent(Agent(name=f"doomed-{uuid4().hex}"))
+    lose(doomed.id)
+    assert await repository.delete_agent(doomed.id) is True
+    assert await repository.get_agent(doomed.id) is None
+
+
+DELETES = {"session": _delete_session, "message": _delete_message, "agent": _delete_agent}
+
+
+@pytest.mark.parametrize("kind", list(DELETES))
+async def test_a_delete_whose_reply_was_lost_reports_that_it_deleted(
+    target: Target, kind: str
+) -> None:
+    """The retry finds nothing left to delete: this call deleted it, so it answers True."""
+    async with _behind_proxy(target) as (proxy, repository, session, lose):
+        with feature_flags.override("retries", True):
+            await DELETES[kind](repository, session, lose)
+            assert proxy.lost == 1, "the proxy never lost the reply"
+            # Nothing deleted twice, nothing else touched; a real miss is still a miss.
+            assert [m.content for m in await repository.get_messages_by_session(session.id)] == [
+                "before"
+            ]
+            stored = await repository.get_session(session.id)
+            assert stored is not None and stored.message_count == 1
+            assert await repository.delete_session(uuid4()) is False
+
+
+async def test_with_retries_off_a_delete_whose_reply_was_lost_is_a_connection_error(
+    target: Target,
+) -> None:
+    async with _behind_proxy(target) as (proxy, repository, session, lose):
+        lose(session.id)
+        with feature_flags.override("retries", False):
+            await _timed_failure(repository.delete_session(session.id))
+        assert proxy.lost == 1
+        assert await repository.get_session(session.id) is None  # it did delete

@@ -234,12 +234,14 @@ class BaseRepository(ABC):
         operation: Callable[..., Awaitable[T]],
         *args: Any,
         recover: Callable[[], Awaitable[T | None]] | None = None,
+        maybe_applied: Callable[[T], T] | None = None,
     ) -> T:
         """Run a backend operation; retry it while the failure is transient.
 
         Retries follow ``retry_policy`` while the ``retries`` feature flag is on (see
         :mod:`.retry`); ``recover`` turns a create that an earlier attempt did commit into a
-        success.
+        success, and ``maybe_applied`` reads a retry's result once an earlier attempt's
+        connection broke (it may have done the work).
         """
         try:
             return await self._attempt(operation, args)
@@ -248,7 +250,7 @@ class BaseRepository(ABC):
             if policy is None or policy.max_attempts <= 1 or not is_enabled("retries"):
                 raise
             return await retry_transient(
-                lambda: self._attempt(operation, args), policy, exc, recover
+                lambda: self._attempt(operation, args), policy, exc, recover, maybe_applied
             )
 
     async def _attempt(self, operation: Callable[..., Awaitable[T]], args: tuple[Any, ...]) -> T:
@@ -274,6 +276,14 @@ class BaseRepository(ABC):
             return stored if stored is not None and _same_write(stored, entity) else None
 
         return await self._run(create, entity, recover=identical_copy)
+
+    async def _run_delete(self, delete: Callable[[UUID], Awaitable[bool]], key: UUID) -> bool:
+        """Run a delete; one that finds nothing after an earlier attempt broke reports True.
+
+        The broken attempt may have deleted it: its caller deleted the record once, and must
+        not be told it was never there (see :mod:`.retry`).
+        """
+        return await self._run(delete, key, maybe_applied=lambda _found: True)
 
     async def _identical_batch(self, messages: list[Message]) -> list[Message] | None:
         stored = [await self._attempt(self._get_message, (message.id,)) for message in messages]
@@ -303,7 +313,7 @@ class BaseRepository(ABC):
         return await self._run(self._update_session, self._entity(session, Session))
 
     async def delete_session(self, session_id: UUID) -> bool:
-        return await self._run(self._delete_session, self._key(session_id, "session"))
+        return await self._run_delete(self._delete_session, self._key(session_id, "session"))
 
     # -- messages ----------------------------------------------------------------------------
 
@@ -338,7 +348,7 @@ class BaseRepository(ABC):
         return await self._run(self._update_message, self._entity(message, Message))
 
     async def delete_message(self, message_id: UUID) -> bool:
-        return await self._run(self._delete_message, self._key(message_id, "message"))
+        return await self._run_delete(self._delete_message, self._key(message_id, "message"))
 
     # -- agents ------------------------------------------------------------------------------
 
@@ -356,7 +366,7 @@ class BaseRepository(ABC):
         return await self._run(self._update_agent, self._entity(agent, Agent))
 
     async def delete_agent(self, agent_id: UUID) -> bool:
-        return await self._run(self._delete_agent, self._key(agent_id, "agent"))
+        return await self._run_delete(self._delete_agent, self._key(agent_id, "agent"))
 
     # -- tools -------------------------------------------------------------------------------
 
@@ -377,7 +387,7 @@ class BaseRepository(ABC):
         return await self._run(self._update_tool, self._entity(tool, Tool))
 
     async def delete_tool(self, tool_id: UUID) -> bool:
-        return await self._run(self._delete_tool, self._key(tool_id, "tool"))
+        return await self._run_delete(self._delete_tool, self._key(tool_id, "tool"))
 
     # -- MCP servers -------------------------------------------------------------------------
 
@@ -399,7 +409,7 @@ class BaseRepository(ABC):
         return await self._run(self._update_mcp_server, self._entity(server, MCPServer))
 
     async def delete_mcp_server(self, server_id: UUID) -> bool:
-        return await self._run(self._delete_mcp_server, self._key(server_id, "MCP server"))
+        return await self._run_delete(self._delete_mcp_server, self._key(server_id, "MCP server"))
 
     # -- external services -------------------------------------------------------------------
 
@@ -424,7 +434,7 @@ class BaseRepository(ABC):
 
     async def delete_external_service(self, service_id: UUID) -> bool:
         key = self._key(service_id, "external service")
-        return await self._run(self._delete_external_service, key)
+        return await self._run_delete(self._delete_external_service, key)
 
     # -- what a backend implements -----------------------------------------------------------
 
