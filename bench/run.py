@@ -57,10 +57,13 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     unknown = set(args.backends) - set(BACKENDS)
     if unknown:
         parser.error(f"unknown backend(s) {sorted(unknown)}; choose from {', '.join(BACKENDS)}")
-    chosen = {key.strip().upper() for key in args.workloads.split(",")}
+    chosen = {key.strip().upper() for key in args.workloads.split(",") if key.strip()}
+    unknown = chosen - {w.key for w in WORKLOADS}
+    if unknown or not chosen:
+        parser.error(f"unknown workload(s) {sorted(unknown)}; choose from W1 to W{len(WORKLOADS)}")
     args.workloads = [w for w in WORKLOADS if w.key in chosen]
-    if not args.workloads:
-        parser.error("no known workload selected")
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
     return args
 
 
@@ -141,6 +144,13 @@ def main(argv: list[str] | None = None) -> int:
     results["wall_s"] = round(time.perf_counter() - started, 1)
     print_table(results)
     write_files(results, args.out)
+    missed = [t for t in results["targets"] if not t["met"]]
+    _log(f"targets met: {len(results['targets']) - len(missed)} of {len(results['targets'])}")
+    for target in missed:
+        _log(
+            f"  missed: {target['backend']} {target['workload']} {target['figure']} "
+            f"{target['target']} (got {target['value']})"
+        )
     _log(f"wall time {results['wall_s']} s; results in {args.out}")
     if not results["ok"]:
         _log("correctness checks FAILED (see the table)")
