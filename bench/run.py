@@ -147,9 +147,10 @@ def main(argv: list[str] | None = None) -> int:
     missed = [t for t in results["targets"] if not t["met"]]
     _log(f"targets met: {len(results['targets']) - len(missed)} of {len(results['targets'])}")
     for target in missed:
+        got = "nothing" if target["value"] is None else f"{target['value']:.3g}"
         _log(
             f"  missed: {target['backend']} {target['workload']} {target['figure']} "
-            f"{target['target']} (got {target['value']})"
+            f"{target['target']} (got {got})"
         )
     _log(f"wall time {results['wall_s']} s; results in {args.out}")
     if not results["ok"]:
