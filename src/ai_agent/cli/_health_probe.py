@@ -14,6 +14,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import quote
 
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError as AlembicError
@@ -25,7 +26,15 @@ from ai_agent.infrastructure.database.base import BaseRepository
 from ai_agent.infrastructure.database.errors import RepositoryError
 from ai_agent.infrastructure.database.health import HealthStatus, RepositoryHealthMonitor
 
-__all__ = ["BackendProbe", "HealthReport", "Schema", "probe_backend", "probe_monitor"]
+__all__ = [
+    "BackendProbe",
+    "HealthReport",
+    "Schema",
+    "one_line",
+    "probe_backend",
+    "probe_monitor",
+    "scrub",
+]
 
 SchemaState = Literal["up to date", "behind", "none", "unknown", "unread", "n/a"]
 
@@ -149,12 +158,25 @@ def _probe_dict(probe: BackendProbe) -> dict[str, Any]:
     }
 
 
-def one_line(exc: BaseException, secrets: tuple[str, ...] = ()) -> str:
-    """An exception as one line: first line of its message, every URL password masked."""
-    text = redact_text(str(exc)).strip()
+# Shorter secrets are not searched for: masking every "p" would garble the report, and
+# messages never quote a password anyway (this is a second line of defence).
+_MIN_SCRUBBED = 4
+
+
+def scrub(text: str, secrets: tuple[str, ...] = ()) -> str:
+    """``text`` with every URL password masked, and each of ``secrets`` (raw or
+    percent-escaped) replaced by ``***``."""
+    text = redact_text(text)
     for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
+        if len(secret) >= _MIN_SCRUBBED:
+            for form in {secret, quote(secret, safe="")}:
+                text = text.replace(form, "***")
+    return text
+
+
+def one_line(exc: BaseException, secrets: tuple[str, ...] = ()) -> str:
+    """An exception as one line: first line of its message, every password masked."""
+    text = scrub(str(exc), secrets).strip()
     first = text.splitlines()[0] if text else ""
     return first or type(exc).__name__
 

@@ -35,7 +35,13 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.engine import make_url
 
-from ai_agent.cli._health_probe import HealthReport, one_line, probe_backend, probe_monitor
+from ai_agent.cli._health_probe import (
+    HealthReport,
+    one_line,
+    probe_backend,
+    probe_monitor,
+    scrub,
+)
 from ai_agent.cli.config import (
     CONFIG_ERROR_EXIT_CODE,
     EnvFileOption,
@@ -46,7 +52,6 @@ from ai_agent.cli.demo import BackendOption
 from ai_agent.config import feature_flags
 from ai_agent.config.application import ApplicationSettings
 from ai_agent.config.base import DEFAULT_ENV_FILE
-from ai_agent.config.redaction import redact_text
 from ai_agent.config.settings import StorageBackend
 from ai_agent.infrastructure.database.base import BaseRepository
 from ai_agent.infrastructure.database.factory import RepositoryFactory
@@ -229,10 +234,10 @@ def _verdict(report: HealthReport) -> str:
 def _print(report: HealthReport, as_json: bool, secrets: tuple[str, ...]) -> None:
     if as_json:
         text = json.dumps(report.as_dict(), indent=2)
-        typer.echo(_scrub(text, secrets))
+        typer.echo(scrub(text, secrets))
         return
     console = Console()
-    rows = [(name, _scrub(value, secrets)) for name, value in _rows(report)]
+    rows = [(name, scrub(value, secrets)) for name, value in _rows(report)]
     if not console.is_terminal:  # plain, one "Name: value" per line, for scripts and logs
         width = max(len(name) for name, _ in rows) + 2
         for name, value in rows:
@@ -244,13 +249,6 @@ def _print(report: HealthReport, as_json: bool, secrets: tuple[str, ...]) -> Non
     for name, value in rows:
         table.add_row(name, value, style=_STATUS_STYLES.get(value.partition(":")[0]))
     console.print(table, markup=False)
-
-
-def _scrub(text: str, secrets: tuple[str, ...]) -> str:
-    text = redact_text(text)
-    for secret in secrets:
-        text = text.replace(secret, "***")
-    return text
 
 
 def health(
@@ -273,5 +271,5 @@ def health(
     _print(report, as_json, plan.secrets)
     problem = report.problem()
     if problem is not None:
-        typer.echo(f"Unhealthy: {_scrub(problem, plan.secrets)}", err=True)
+        typer.echo(f"Unhealthy: {scrub(problem, plan.secrets)}", err=True)
         raise typer.Exit(UNHEALTHY_EXIT_CODE)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from ai_agent.cli._health_probe import BackendProbe, HealthReport, Schema, one_line
+from ai_agent.cli._health_probe import BackendProbe, HealthReport, Schema, one_line, scrub
 from ai_agent.cli.app import app
 from ai_agent.config import feature_flags
 from ai_agent.config.loader import is_settings_variable
@@ -112,3 +112,8 @@ def test_memory_with_a_memory_fallback_runs_the_monitor() -> None:
     assert result.exit_code == 0, result.output
     assert "Monitor state:    closed" in result.stdout
     assert "Journal:          0 pending write(s) at memory" in result.stdout
+
+
+def test_scrub_masks_raw_and_escaped_secrets_but_not_single_letters() -> None:
+    assert scrub("at p@ss/w and p%40ss%2Fw", ("p@ss/w",)) == "at *** and ***"
+    assert scrub("postgresql backend", ("p",)) == "postgresql backend"
