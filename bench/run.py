@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import dataclasses
 import os
 import platform
@@ -25,6 +26,8 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -48,6 +51,13 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--workloads", default=",".join(w.key for w in WORKLOADS))
     parser.add_argument(
         "--repeat", type=int, default=1, help="runs per workload and side; medians reported"
+    )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="DIR",
+        help="cProfile the project side of each workload into DIR/<backend>-<W>-project.prof "
+        "(its figures are then inflated by the profiler)",
     )
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     parser.add_argument("--postgres-url", default=os.environ.get("BENCH_POSTGRES_URL"))
@@ -75,18 +85,38 @@ def _medians(runs: list[Figures]) -> Figures:
     return {key: statistics.median(run[key] for run in runs) for key in runs[0]}
 
 
+@contextmanager
+def _profiled(path: Path | None) -> Iterator[None]:
+    """cProfile the block into ``path`` (``python -m pstats path`` or snakeviz to read it)."""
+    if path is None:
+        yield
+        return
+    profiler = cProfile.Profile()
+    profiler.enable()
+    try:
+        yield
+    finally:
+        profiler.disable()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        profiler.dump_stats(path)
+
+
 async def _run_workload(
-    backend: Backend, workload: Workload, scale: Scale, repeat: int
+    backend: Backend, workload: Workload, scale: Scale, args: argparse.Namespace
 ) -> dict[str, Any]:
-    """Raw then project, ``repeat`` times alternating (so drift hits both); medians kept."""
+    """Raw then project, ``--repeat`` times alternating (so drift hits both); medians kept."""
     entry: dict[str, Any] = {"title": workload.title, "ok": True, "error": None}
     runs: dict[str, list[Figures]] = {"raw": [], "project": []}
-    for _ in range(repeat):
+    for _ in range(args.repeat):
         for side, opener in (("raw", backend.raw), ("project", backend.project)):
             started = time.perf_counter()
+            profile: Path | None = None
+            if args.profile is not None and side == "project":
+                profile = args.profile / f"{backend.name}-{workload.key}-{side}.prof"
             try:
                 async with opener() as store:
-                    runs[side].append(await workload.run(store, scale))
+                    with _profiled(profile):
+                        runs[side].append(await workload.run(store, scale))
             except Exception as exc:  # a failed check or a broken store: record it, go on
                 entry.update(ok=False, error=f"{side}: {type(exc).__name__}: {exc}")
                 _log(f"  {backend.name} {workload.key} {side} FAILED: {entry['error']}")
@@ -123,7 +153,7 @@ async def _run_all(args: argparse.Namespace, found: Endpoints, workdir: Path) ->
         )
         workloads = {}
         for workload in args.workloads:
-            workloads[workload.key] = await _run_workload(backend, workload, scale, args.repeat)
+            workloads[workload.key] = await _run_workload(backend, workload, scale, args)
         results["backends"][name] = {"raw_note": backend.raw_note, "workloads": workloads}
     results["targets"] = evaluate_targets(results)
     results["ok"] = all(
