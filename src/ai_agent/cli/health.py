@@ -117,6 +117,15 @@ def _build(url: str, what: str) -> BaseRepository:
         _config_error(f"{what}: {one_line(exc, (_password(url),))}")
 
 
+def _secrets(settings: ApplicationSettings, *urls: str | None) -> tuple[str, ...]:
+    """Every password the command may hold: never to be printed, whatever a message says."""
+    found = [_password(url) for url in urls if url]
+    for secret in (settings.database.password, settings.redis.password):
+        if secret is not None:
+            found.append(secret.get_secret_value())
+    return tuple(filter(None, found))
+
+
 def _plan(
     settings: ApplicationSettings,
     backend: StorageBackend | None,
@@ -127,7 +136,7 @@ def _plan(
         _config_error("give --backend or --url, not both")
     if fallback is None and settings.fallback_url is not None:
         fallback = settings.fallback_url.get_secret_value() or None
-    secrets = tuple(filter(None, (_password(url or ""), _password(fallback or ""))))
+    secrets = _secrets(settings, url, fallback)
     if url is not None:
         primary = _build(url, "--url")
     else:
