@@ -23,6 +23,7 @@ import dataclasses
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -127,11 +128,24 @@ async def _run_workload(
     return entry
 
 
+def _revision() -> str:
+    """The commit measured, and whether src/ had uncommitted changes (they run too)."""
+
+    def git(*argv: str) -> str:
+        done = subprocess.run(["git", *argv], cwd=ROOT, capture_output=True, text=True)
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    dirty = git("status", "--porcelain", "--", "src")
+    return f"{commit} (src/ with uncommitted changes)" if dirty else commit
+
+
 async def _run_all(args: argparse.Namespace, found: Endpoints, workdir: Path) -> dict[str, Any]:
     scale = SCALES[args.scale]
     if found.postgres_url is not None:  # a given database may not exist yet
         await migrations.ensure_database(found.postgres_url)
     environment = {
+        "commit": _revision(),
         "python": platform.python_version(),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
         "pool_size": str(POOL_SIZE),
