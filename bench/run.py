@@ -1,7 +1,7 @@
 """Benchmark the project's repositories against raw driver code on the same servers.
 
     python bench/run.py [--backends memory,sqlite,redis,postgresql] [--scale small|full]
-                        [--workloads W1,W2,...] [--out DIR]
+                        [--workloads W1,W2,...] [--repeat N] [--profile DIR] [--out DIR]
                         [--postgres-url URL] [--redis-url URL]
 
 Without URLs it starts throwaway durable servers (PostgreSQL fsync on; Redis AOF everysec)
@@ -46,10 +46,18 @@ from bench.workloads import WORKLOADS, Workload  # noqa: E402
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--backends", default=",".join(BACKENDS))
-    parser.add_argument("--scale", choices=sorted(SCALES), default="small")
-    parser.add_argument("--workloads", default=",".join(w.key for w in WORKLOADS))
+    parser = argparse.ArgumentParser(
+        prog="bench/run.py",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--backends", default=",".join(BACKENDS), help="comma-separated")
+    parser.add_argument(
+        "--scale", choices=sorted(SCALES), default="small", help="small: a smoke run in seconds"
+    )
+    parser.add_argument(
+        "--workloads", default=",".join(w.key for w in WORKLOADS), help="e.g. W1,W2"
+    )
     parser.add_argument(
         "--repeat", type=int, default=1, help="runs per workload and side; medians reported"
     )
@@ -60,9 +68,22 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         help="cProfile the project side of each workload into DIR/<backend>-<W>-project.prof "
         "(its figures are then inflated by the profiler)",
     )
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
-    parser.add_argument("--postgres-url", default=os.environ.get("BENCH_POSTGRES_URL"))
-    parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL"))
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=ROOT / "bench" / "results",
+        help="where results.md and results.json go (default bench/results, git-ignored)",
+    )
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get("BENCH_POSTGRES_URL"),
+        help="a throwaway database (default $BENCH_POSTGRES_URL, else a server is started)",
+    )
+    parser.add_argument(
+        "--redis-url",
+        default=os.environ.get("BENCH_REDIS_URL"),
+        help="default $BENCH_REDIS_URL, else a server is started",
+    )
     args = parser.parse_args(argv)
     args.backends = [name.strip() for name in args.backends.split(",") if name.strip()]
     unknown = set(args.backends) - set(BACKENDS)

@@ -37,6 +37,7 @@ from ai_agent.domain.models import (
     Tool,
     UserId,
 )
+from ai_agent.infrastructure.database._copies import owned
 from ai_agent.infrastructure.database.contract import DEFAULT_LIST_LIMIT, MAX_LIMIT
 from ai_agent.infrastructure.database.errors import (
     DuplicateError,
@@ -164,14 +165,16 @@ class BaseRepository(ABC):
             )
 
     def _entity(self, value: object, model: type[M]) -> M:
-        """Return a freshly validated copy of ``value``, which must be a ``model``."""
+        """Return a freshly validated copy of ``value`` sharing nothing mutable with it."""
         self._ensure_open()
         if not isinstance(value, model):
             raise RepositoryValidationError(
                 f"expected a {model.__name__}, got {type(value).__name__}"
             )
         try:
-            return model.model_validate(dict(value.__dict__))
+            # Validated once, here; owned() then copies the JSON fields (pydantic copies only
+            # their outer container), so a backend may keep or return the result as is.
+            return owned(model.model_validate(dict(value.__dict__)))
         except ValidationError as exc:
             identity = value.__dict__.get("id")
             which = f"{model.__name__} {identity}" if identity else model.__name__

@@ -7,8 +7,8 @@ from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 from ai_agent.domain.models import Agent, ExternalService, MCPServer, Tool, utc_now
+from ai_agent.infrastructure.database._copies import clone
 from ai_agent.infrastructure.database.errors import DuplicateError, NotFoundError
-from ai_agent.infrastructure.database.memory._copies import clone, owned
 
 __all__ = ["Catalog", "SortedKeys"]
 
@@ -117,8 +117,12 @@ class Catalog(Generic[E]):
         return self.store(item)
 
     def store(self, item: E) -> E:
-        """Store an already checked ``item`` (new, or replacing the stored one with its id)."""
-        stored = owned(item)
+        """Store an already checked ``item`` (new, or replacing the stored one with its id).
+
+        ``item`` is the repository's own copy (``BaseRepository`` detached it from the
+        caller's), so it is kept as is and a clone goes back.
+        """
+        stored = item
         previous = self.items.get(item.id)
         if previous is not None:
             self._unindex(previous)

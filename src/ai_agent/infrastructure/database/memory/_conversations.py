@@ -13,13 +13,13 @@ from itertools import count
 from uuid import UUID
 
 from ai_agent.domain.models import Message, Session, utc_now
+from ai_agent.infrastructure.database._copies import clone
 from ai_agent.infrastructure.database.errors import (
     DuplicateError,
     NotFoundError,
     RepositoryValidationError,
 )
 from ai_agent.infrastructure.database.memory._catalog import SortedKeys
-from ai_agent.infrastructure.database.memory._copies import clone, owned
 
 __all__ = ["Conversations"]
 
@@ -45,7 +45,11 @@ class _SessionRecord:
 
 
 class Conversations:
-    """Sessions, messages and their indexes; every check of an operation precedes its writes."""
+    """Sessions, messages and their indexes; every check of an operation precedes its writes.
+
+    Models passed in are the repository's own copies (``BaseRepository`` detached them from
+    the caller's) and are kept as they are; callers get clones.
+    """
 
     def __init__(self) -> None:
         self._sessions: dict[UUID, _SessionRecord] = {}
@@ -60,7 +64,7 @@ class Conversations:
     def create_session(self, session: Session) -> Session:
         if session.id in self._sessions:
             raise DuplicateError("session", "id", session.id)
-        stored = owned(session)
+        stored = session
         stored.__dict__["message_count"] = 0
         record = _SessionRecord(stored)
         self._sessions[stored.id] = record
@@ -83,7 +87,7 @@ class Conversations:
         if record is None:
             raise NotFoundError("session", session.id)
         previous = record.session
-        stored = owned(session)
+        stored = session
         stored.__dict__.update(
             created_at=previous.created_at,
             message_count=previous.message_count,  # a stale caller must not undo appends
@@ -166,7 +170,7 @@ class Conversations:
         return earlier.get(message_id) if entry is None else entry[0].session_id
 
     def _append(self, message: Message, record: _SessionRecord) -> Message:
-        stored = owned(message)
+        stored = message
         seq = next(self._next_seq)
         self._messages[stored.id] = (stored, seq)
         record.ids.append(stored.id)
@@ -212,7 +216,7 @@ class Conversations:
         parent_id = message.parent_message_id
         if parent_id is not None and self._session_of(parent_id, {}) != previous.session_id:
             raise NotFoundError("message", parent_id, f"in session {previous.session_id}")
-        stored = owned(message)
+        stored = message
         stored.__dict__.update(created_at=previous.created_at, updated_at=utc_now())
         self._unlink_parent(previous)
         if parent_id is not None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast, get_origin
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, get_origin
 
 from pydantic import AwareDatetime
 
@@ -29,6 +29,7 @@ from ai_agent.domain.models import (
     Session,
     Tool,
 )
+from ai_agent.infrastructure.database._copies import construct
 
 if TYPE_CHECKING:
     from asyncpg import Record
@@ -100,14 +101,6 @@ def _exact_int(digits: str) -> int:
     return int(Decimal(digits))
 
 
-def _copy_json(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {key: _copy_json(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_copy_json(item) for item in value]
-    return value  # str, int, float, bool, None: immutable
-
-
 @dataclass(frozen=True)
 class Table(Generic[M]):
     """One table: its model, the human name of its entity, and how columns map to fields."""
@@ -143,12 +136,11 @@ class Table(Generic[M]):
         """Build the model from a row selected with :attr:`column_list`.
 
         Rows hold only what a validated model wrote (and the schema's constraints keep), so
-        the model is constructed without validating again (measured: 11 us a message instead
-        of 16-24 us). Enums are stored as plain text and converted back. Ids come back as
-        asyncpg's ``uuid.UUID`` subclass (equal to, and hashing like, the standard class).
-        Timestamps come back in UTC, except that asyncpg maps ``datetime.min`` and
-        ``datetime.max`` to ``-infinity`` and ``infinity`` and returns those naive: they get
-        their UTC back here.
+        the model is constructed without validating again (:func:`.construct`). Enums are
+        stored as plain text and converted back. Ids come back as asyncpg's ``uuid.UUID``
+        subclass (equal to, and hashing like, the standard class). Timestamps come back in
+        UTC, except that asyncpg maps ``datetime.min`` and ``datetime.max`` to ``-infinity``
+        and ``infinity`` and returns those naive: they get their UTC back here.
         """
         values = {name: row[name] for name in self.columns}
         for name, enum in self.enums.items():
@@ -156,16 +148,7 @@ class Table(Generic[M]):
         for name in self.datetime_columns:
             if values[name].tzinfo is None:
                 values[name] = values[name].replace(tzinfo=UTC)
-        return cast(M, self.model.model_construct(**values))
-
-    def detached(self, entity: M) -> M:
-        """``entity`` with its JSON containers copied, so the result shares none with it.
-
-        The repository receives a validated copy of the caller's model, but a shallow one:
-        returning it as is would let a change to the caller's nested dicts reach the result.
-        """
-        copies = {name: _copy_json(getattr(entity, name)) for name in self.json_columns}
-        return entity.model_copy(update=copies)
+        return construct(self.model, values)
 
 
 SESSIONS: Table[Session] = Table("sessions", "session", Session)

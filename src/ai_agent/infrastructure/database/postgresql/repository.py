@@ -183,7 +183,7 @@ class PostgreSQLRepository(BaseRepository):
 
     async def _insert(self, table: Table[M], statement: q.Statement, entity: M) -> M:
         await self._db.execute(statement.sql, *table.values(entity, statement.params))
-        return table.detached(entity)
+        return entity  # the repository's own copy: BaseRepository detached it
 
     async def _get(self, table: Table[M], statement: q.Statement, key: UUID) -> M | None:
         row = await self._db.fetchrow(statement.sql, key)
@@ -235,7 +235,7 @@ class PostgreSQLRepository(BaseRepository):
         row = await self._db.fetchrow(q.CREATE_MESSAGE.sql, *args)
         assert row is not None  # the statement always returns one row
         if row["inserted"]:
-            return MESSAGES.detached(message)
+            return message
         if row["session_found"] and not row["parent_found"]:
             raise _missing_parent(message)
         raise NotFoundError("session", message.session_id)
@@ -250,7 +250,7 @@ class PostgreSQLRepository(BaseRepository):
         row = await self._db.fetchrow(q.CREATE_MESSAGES.sql, *columns)
         assert row is not None  # the statement always returns one row
         if row["inserted"] == len(messages):
-            return [MESSAGES.detached(message) for message in messages]
+            return messages
         if row["ord"] is None:  # pragma: no cover - a concurrent delete fails the foreign key
             raise RepositoryError("the batch of messages was not stored; retry it")
         failed = messages[row["ord"] - 1]
