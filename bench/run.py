@@ -45,7 +45,7 @@ from bench.servers import Endpoints, durability, endpoints  # noqa: E402
 from bench.workloads import WORKLOADS, Workload  # noqa: E402
 
 
-def _parse(argv: list[str] | None) -> argparse.Namespace:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bench/run.py",
         description=__doc__,
@@ -84,6 +84,11 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         default=os.environ.get("BENCH_REDIS_URL"),
         help="default $BENCH_REDIS_URL, else a server is started",
     )
+    return parser
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = _parser()
     args = parser.parse_args(argv)
     args.backends = [name.strip() for name in args.backends.split(",") if name.strip()]
     unknown = set(args.backends) - set(BACKENDS)
