@@ -40,12 +40,12 @@ class Catalog(Generic[CatalogEntity]):
 
     async def create(self, entity: CatalogEntity) -> CatalogEntity:
         await self._write("create", entity)
-        return entity.model_copy(deep=True)  # the caller's nested values stay theirs
+        return entity  # the repository's own copy: BaseRepository detached it
 
     async def update(self, entity: CatalogEntity) -> CatalogEntity:
         entity.updated_at = utc_now()
         entity.created_at = codec.from_micros(await self._write("update", entity))
-        return entity.model_copy(deep=True)
+        return entity
 
     async def get(self, entity_id: UUID) -> CatalogEntity | None:
         records = self._keys[0]

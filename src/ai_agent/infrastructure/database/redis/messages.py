@@ -74,7 +74,7 @@ class Messages:
                 await self.sessions.finish(SessionState.parse(payload[start : start + 5]), "gt")
         else:
             await self._create_on_cluster(groups, messages, suffix)
-        return [message.model_copy(deep=True) for message in messages]
+        return messages  # the repository's own copies: BaseRepository detached them
 
     async def _create_on_cluster(
         self, groups: dict[str, list[Message]], messages: list[Message], suffix: str
@@ -195,7 +195,7 @@ class Messages:
         if self.store.cluster and owner != sid:  # repair a lost or dangling pointer
             await self._point([message], "|0")
         await self.sessions.finish(SessionState.parse(state), "touch")
-        return message.model_copy(deep=True)
+        return message
 
     async def delete(self, message_id: UUID) -> bool:
         pointer = await self._pointer(message_id)

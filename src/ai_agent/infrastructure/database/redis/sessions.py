@@ -64,7 +64,7 @@ class Sessions:
         ]
         reply = await self.run_script("create_session", sid, args)
         await self.finish(SessionState.parse(outcome(reply, "session")), "set")
-        return session.model_copy(deep=True)  # the caller's nested values stay theirs
+        return session  # the repository's own copy: BaseRepository detached it
 
     async def get(self, session_id: UUID) -> Session | None:
         key, fields = self.keys.session(session_id), list(codec.SESSION_FIELDS)
@@ -85,7 +85,7 @@ class Sessions:
         await self.finish(SessionState.parse(payload), "set", old_user if old_has_user else None)
         session.created_at = codec.from_micros(created)
         session.message_count = int(count)
-        return session.model_copy(deep=True)
+        return session
 
     async def delete(self, session_id: UUID) -> bool:
         sid = str(session_id)
