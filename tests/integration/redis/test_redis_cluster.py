@@ -1,4 +1,5 @@
-"""Cluster specifics: what is repaired when a crash leaves cross-slot keys behind.
+"""Cluster specifics: what is repaired when a crash leaves cross-slot keys behind, and what
+is sent again when a node closes its connections.
 
 Each test injects the state a crash between two steps would leave (documented in the
 package docstring) by editing keys directly, then shows the repository repairing it.
@@ -15,6 +16,7 @@ import pytest
 from redis.asyncio.cluster import RedisCluster
 
 from _servers import RedisClusterFactory
+from ai_agent.config import feature_flags
 from ai_agent.config.settings import RedisSettings
 from ai_agent.domain.models import Message, MessageRole, Session
 from ai_agent.infrastructure.database import (
@@ -238,3 +240,32 @@ async def test_a_killed_and_restarted_cluster_node_is_reconnected(
         stored = await repository.get_session(session.id)
         assert stored is not None
         assert stored.message_count == 2
+
+
+async def test_a_node_that_closed_its_connections_gets_only_reads_resent(
+    redis_cluster_factory: RedisClusterFactory,
+) -> None:
+    """Like the single-server test in ``test_redis_connection.py``, on the node of a slot.
+
+    redis-py's cluster client would refresh the topology and send the script again: it must
+    not (a create whose reply was lost would then fail as a duplicate of itself).
+    """
+    servers = redis_cluster_factory()
+    settings = RedisSettings.from_url(servers.url, key_prefix="resend", cluster_mode=True)
+    async with RedisRepository(settings) as repository:
+        client = cluster(repository)
+        session = await repository.create_session(Session())
+        new = Session(id=uuid4())
+        for target in (session, new):
+            node = client.get_node_from_key(repository.keys.session(target.id))
+            assert node is not None
+            owner = next(server for server in servers.nodes if server.port == node.port)
+            with feature_flags.override("retries", False):
+                await repository.get_session(target.id)  # a connection to that node, idle
+                owner.command("CLIENT", "KILL", "TYPE", "normal")  # blocks: unseen by the loop
+                if target is session:
+                    assert await repository.get_session(session.id) == session
+                else:
+                    with pytest.raises(RepositoryConnectionError):
+                        await repository.create_session(new)
+                    assert await repository.get_session(new.id) is None
