@@ -28,7 +28,6 @@ from ai_agent.infrastructure.database.sqlite._rows import (
     MCP_SERVERS,
     TOOLS,
     Table,
-    detached,
 )
 
 __all__ = ["CatalogueStore"]
@@ -64,7 +63,7 @@ class CatalogueStore(SQLiteCore):
     async def _insert(self, table: Table[E], item: E) -> E:
         async with self._writing(item, atomic=False) as connection:
             await connection.execute(table.insert_sql, table.to_row(item))
-        return detached(item)
+        return item  # the repository's own copy: BaseRepository detached it
 
     async def _fetch(self, table: Table[E], item_id: UUID) -> E | None:
         async with self._reading() as connection:

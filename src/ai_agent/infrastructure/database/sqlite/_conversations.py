@@ -23,7 +23,7 @@ from ai_agent.infrastructure.database.errors import (
     RepositoryValidationError,
 )
 from ai_agent.infrastructure.database.sqlite._core import SQLiteCore
-from ai_agent.infrastructure.database.sqlite._rows import MESSAGES, SESSIONS, detached, to_json
+from ai_agent.infrastructure.database.sqlite._rows import MESSAGES, SESSIONS, to_json
 
 __all__ = ["ConversationStore"]
 
@@ -100,7 +100,7 @@ class ConversationStore(SQLiteCore):
         session.message_count = 0
         async with self._writing(session, atomic=False) as connection:
             await connection.execute(SESSIONS.insert_sql, SESSIONS.to_row(session))
-        return detached(session)
+        return session  # the repository's own copy: BaseRepository detached it
 
     async def _get_session(self, session_id: UUID) -> Session | None:
         async with self._reading() as connection:
@@ -144,7 +144,7 @@ class ConversationStore(SQLiteCore):
                 raise NotFoundError(
                     "message", str(message.parent_message_id), f"in session {message.session_id}"
                 )
-        return detached(message)
+        return message
 
     async def _create_messages(self, messages: list[Message]) -> list[Message]:
         rows = [MESSAGES.to_row(message) for message in messages]
@@ -155,7 +155,7 @@ class ConversationStore(SQLiteCore):
                 row["seq"] = next_seq[row["session_id"]]
             await connection.executemany(_INSERT_NUMBERED_MESSAGE, rows)
             await connection.executemany(_TOUCH_SESSION, _session_touches(rows))
-        return [detached(message) for message in messages]
+        return messages
 
     async def _check_batch(
         self, connection: aiosqlite.Connection, messages: list[Message]

@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import Enum
-from typing import Any, Generic, TypeVar, get_origin
+from typing import Any, Generic, TypeVar
 from uuid import UUID
-
-from pydantic import AwareDatetime
 
 from ai_agent.domain.models import (
     Agent,
@@ -29,6 +27,7 @@ from ai_agent.domain.models import (
     Session,
     Tool,
 )
+from ai_agent.infrastructure.database._copies import construct, field_kinds
 
 __all__ = [
     "AGENTS",
@@ -38,7 +37,6 @@ __all__ = [
     "SESSIONS",
     "TOOLS",
     "Table",
-    "detached",
     "entity_name",
     "from_micros",
     "to_json",
@@ -65,15 +63,6 @@ def to_json(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
-def detached(item: E) -> E:
-    """A copy sharing no container with ``item``.
-
-    The copies ``BaseRepository`` hands a backend are validated but shallow: their JSON
-    fields are the caller's own dicts and lists, which a returned entity must not share.
-    """
-    return item.model_copy(deep=True)
-
-
 def _to_column(value: object) -> object:
     if isinstance(value, UUID):
         return str(value)
@@ -94,19 +83,13 @@ class Table(Generic[E]):
     model: type[E]
     entity: str  # how messages name one row: "MCP server 6f1c... not found"
     columns: tuple[str, ...] = field(init=False)
-    _times: frozenset[str] = field(init=False)
-    _json: frozenset[str] = field(init=False)
+    # Per column, what turns the stored value back into the field's type (None: as is).
+    _decoders: tuple[tuple[str, Callable[[Any], Any] | None], ...] = field(init=False)
 
     def __post_init__(self) -> None:
-        times, documents = set(), set()
-        for name, info in self.model.model_fields.items():
-            if info.annotation in (datetime, AwareDatetime):
-                times.add(name)
-            elif get_origin(info.annotation) in (dict, list):
-                documents.add(name)
+        decoders = [(name, _decoder(kind)) for name, kind in field_kinds(self.model).items()]
         object.__setattr__(self, "columns", tuple(self.model.model_fields))
-        object.__setattr__(self, "_times", frozenset(times))
-        object.__setattr__(self, "_json", frozenset(documents))
+        object.__setattr__(self, "_decoders", tuple(decoders))
 
     @property
     def select_list(self) -> str:
@@ -122,16 +105,28 @@ class Table(Generic[E]):
         return {column: _to_column(getattr(item, column)) for column in self.columns}
 
     def from_row(self, row: sqlite3.Row | Mapping[str, Any]) -> E:
-        """Build the model from a row selected with :attr:`select_list` (validated)."""
-        data: dict[str, Any] = {}
-        for column in self.columns:
+        """Build the model from a row selected with :attr:`select_list`.
+
+        Rows hold only what a validated model wrote (the repository validates every write,
+        and the schema's constraints keep it), so the values get their types back and the
+        model is built without validating again (:func:`.construct`: ~3 us a message
+        instead of ~10 us).
+        """
+        values: dict[str, Any] = {}
+        for column, decode in self._decoders:
             value = row[column]
-            if value is not None and column in self._times:
-                value = from_micros(value)
-            elif value is not None and column in self._json:
-                value = json.loads(value)
-            data[column] = value
-        return self.model.model_validate(data)
+            values[column] = value if decode is None or value is None else decode(value)
+        return construct(self.model, values)
+
+
+def _decoder(kind: type) -> Callable[[Any], Any] | None:
+    if kind is UUID or kind is bool or (isinstance(kind, type) and issubclass(kind, Enum)):
+        return kind
+    if kind is datetime:
+        return from_micros
+    if kind is dict or kind is list:
+        return json.loads
+    return None
 
 
 SESSIONS = Table("sessions", Session, "session")
