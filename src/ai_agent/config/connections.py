@@ -134,7 +134,11 @@ class RedisSettings(SectionSettings):
         default=10.0, gt=0, description="Seconds a caller waits for a free pooled connection."
     )
     retry_on_timeout: bool = Field(
-        default=True, description="Retry a command once after a timeout, not only after a reset."
+        default=True,
+        description=(
+            "After a timeout, send a read once more, not only after a broken connection;"
+            " writes are never re-sent by the client."
+        ),
     )
     health_check_interval: int = Field(
         default=30, ge=0, description="Seconds idle before a pooled connection is pinged again."

@@ -9,7 +9,13 @@ General rules:
   their argument; a later ``get_*`` returns an equal object, field for field.
 * Arguments are validated again (a model built with ``model_construct`` or mutated past
   validation is caught) and rejected with ``RepositoryValidationError``.
-* A failed call leaves the stored data exactly as it was.
+* A call rejected with any error but ``RepositoryConnectionError`` leaves the stored data
+  exactly as it was. A ``RepositoryConnectionError`` does not say whether a write was
+  applied (the connection may have broken after the server committed).
+* With retries on (``FEATURE_ENABLE_RETRIES`` and a ``retry_policy``), a create whose earlier
+  attempt was stored but whose reply was lost returns that one stored copy, and a delete
+  whose earlier attempt lost its connection returns ``True`` even when the attempt that
+  succeeded found nothing left.
 * ``limit`` must be 1..1000 and ``offset`` >= 0.
 * Any method other than ``connect`` and ``health_check`` raises
   ``RepositoryConnectionError`` before ``connect()`` or after ``disconnect()``.
