@@ -126,7 +126,13 @@ class HealthReport:
         if not self.serving:
             return self.monitor_error or self.primary.problem() or "no repository can serve"
         side = self.primary if self.active == "primary" else self.fallback
-        return side.problem() if side is not None else None
+        problem = side.problem() if side is not None else None
+        if problem is None and side is self.primary and self.fallback is not None:
+            # A standby that could not take over (unmigrated, unreachable) is a failover
+            # set-up that would fail at the next outage: say so now, not then.
+            standby = self.fallback.problem()
+            return f"the fallback cannot take over: {standby}" if standby else None
+        return problem
 
     def as_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {

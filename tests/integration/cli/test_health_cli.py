@@ -330,3 +330,19 @@ def test_redis_cluster_is_healthy(monkeypatch: pytest.MonkeyPatch, redis_cluster
     data = json.loads(result.stdout)
     assert data["backend"] == "redis" and data["reachable"] is True
     assert "cluster" in data["url"]
+
+
+def test_an_unmigrated_fallback_is_reported_while_the_primary_serves(
+    monkeypatch: pytest.MonkeyPatch, fresh_postgres_url: str, tmp_path: Path
+) -> None:
+    migrate(fresh_postgres_url)
+    monkeypatch.setenv("DATABASE_URL", fresh_postgres_url)
+    monkeypatch.setenv("STORAGE_BACKEND", "postgresql")
+    monkeypatch.setenv("FALLBACK_URL", sqlite_url(tmp_path / "fallback.db"))
+    result = health()
+    assert result.exit_code == 1, result.output
+    line = one_line_on_stderr(result)
+    assert line.startswith("Unhealthy: the fallback cannot take over: the sqlite backend at")
+    assert "run `ai-agent db migrate`" in line
+    assert fields(result)["Active side"] == "primary"
+    assert_no_password(result, password_of(fresh_postgres_url))
