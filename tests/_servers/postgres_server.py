@@ -25,13 +25,11 @@ from ._process import (
     ManagedProcess,
     ServerError,
     ServerUnavailable,
-    log_tail,
     make_workdir,
-    pick_port,
     remove_workdir,
     run_logged,
-    wait_until,
 )
+from ._server import LocalServer
 
 __all__ = ["DEFAULT_PASSWORD", "PostgresServer", "find_postgres_bindir"]
 
@@ -80,8 +78,11 @@ def _ident(value: str) -> str:
     return '"' + value.replace('"', '""') + '"'
 
 
-class PostgresServer:
+class PostgresServer(LocalServer):
     """A private PostgreSQL cluster: `start()`, `stop()`, `kill()`, `restart()`, `close()`."""
+
+    _NAME = "postgres"
+    _LABEL = "PostgreSQL"
 
     def __init__(
         self,
@@ -112,7 +113,7 @@ class PostgresServer:
         self.startup_timeout = startup_timeout
         self._bin_dir = bin_dir
         self._port_fixed = port is not None
-        self._os_user = _SUPERUSER if os.geteuid() == 0 else None
+        self._os_user_name = _SUPERUSER if os.geteuid() == 0 else None
         self.workdir: Path | None = None
         self._process: ManagedProcess | None = None
         self._provisioned = False
@@ -128,20 +129,6 @@ class PostgresServer:
     def redacted_url(self) -> str:
         return f"postgresql://{quote(self.user, safe='')}:***@127.0.0.1:{self.port}/{self.database}"
 
-    @property
-    def log_path(self) -> Path:
-        if self.workdir is None:
-            raise ServerError("PostgreSQL server was never started")
-        return self.workdir / "postgres.log"
-
-    @property
-    def pid(self) -> int | None:
-        return None if self._process is None else self._process.pid
-
-    @property
-    def running(self) -> bool:
-        return self._process is not None and self._process.running
-
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> Self:
         """Create the cluster on first use, start it, and wait until it accepts connections."""
@@ -150,16 +137,7 @@ class PostgresServer:
         if self.workdir is None:
             self._initdb()
         # A picked port can be taken between the check and the bind: pick again, a few times.
-        attempts = 1 if self._port_fixed or self._provisioned else 3
-        for attempt in range(attempts):
-            if self.port is None or attempt:
-                self.port = pick_port()
-            try:
-                self._launch()
-                break
-            except ServerError:
-                if attempt == attempts - 1 or "already in use" not in log_tail(self.log_path, 10):
-                    raise
+        self._launch_on_a_port(may_move=not (self._port_fixed or self._provisioned))
         if not self._provisioned:
             self._provision()
         return self
@@ -183,16 +161,6 @@ class PostgresServer:
         self.stop("immediate")
         if self.workdir is not None:
             remove_workdir(self.workdir)
-
-    def __enter__(self) -> Self:
-        try:
-            return self.start()
-        except BaseException:
-            self.close()
-            raise
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
     def psql(self, sql: str, *, database: str | None = None) -> str:
         """Run SQL as the superuser over the Unix socket (for fault tests); return stdout."""
@@ -220,7 +188,7 @@ class PostgresServer:
 
     def _initdb(self) -> None:
         bindir = self._bindir()
-        workdir = make_workdir("postgres", owner=self._os_user)
+        workdir = make_workdir("postgres", owner=self._os_user_name)
         self.workdir = workdir
         argv = [
             str(bindir / "initdb"),
@@ -228,7 +196,8 @@ class PostgresServer:
             *("--auth-local=trust", "--auth-host=scram-sha-256"),
             *("--encoding=UTF8", "--locale=C", "--no-sync"),
         ]
-        run_logged(argv, log_path=self.log_path, cwd=workdir, user=self._os_user, timeout=120.0)
+        user = self._os_user_name
+        run_logged(argv, log_path=self.log_path, cwd=workdir, user=user, timeout=120.0)
         settings = {
             "listen_addresses": "'127.0.0.1'",
             "unix_socket_directories": _literal(str(workdir)),
@@ -241,26 +210,15 @@ class PostgresServer:
             conf.write("\n# ai-agent test cluster\n")
             conf.writelines(f"{key} = {value}\n" for key, value in settings.items())
 
-    def _launch(self) -> None:
+    def _argv(self) -> list[str]:
         assert self.workdir is not None
         argv = [str(self._bindir() / "postgres"), "-D", str(self.workdir / "data")]
-        argv += ["-p", str(self.port)]
-        self._process = ManagedProcess(
-            argv, log_path=self.log_path, cwd=self.workdir, user=self._os_user
-        )
-        self._process.start()
-        try:
-            wait_until(
-                self._accepting,
-                timeout=self.startup_timeout,
-                process=self._process,
-                what=f"PostgreSQL on port {self.port}",
-            )
-        except BaseException:
-            self._process.kill()
-            raise
+        return [*argv, "-p", str(self.port)]
 
-    def _accepting(self) -> bool:
+    def _os_user(self) -> str | None:
+        return self._os_user_name
+
+    def _ready(self) -> bool:
         assert self.workdir is not None
         try:
             lines = (self.workdir / "data" / "postmaster.pid").read_text().splitlines()

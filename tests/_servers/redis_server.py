@@ -28,11 +28,10 @@ from ._process import (
     ServerUnavailable,
     log_tail,
     make_workdir,
-    pick_port,
     remove_workdir,
     run_logged,
-    wait_until,
 )
+from ._server import LocalServer
 
 __all__ = ["RedisCluster", "RedisReplyError", "RedisServer", "find_redis_binary"]
 
@@ -97,8 +96,11 @@ def _conf_string(value: str) -> str:
     return '"' + "".join(f"\\x{byte:02x}" for byte in value.encode()) + '"'
 
 
-class RedisServer:
+class RedisServer(LocalServer):
     """A private redis-server: `start()`, `stop()`, `kill()`, `restart()`, `pause()`, `close()`."""
+
+    _NAME = "redis"
+    _LABEL = "redis-server"
 
     def __init__(
         self,
@@ -142,20 +144,6 @@ class RedisServer:
     def redacted_url(self) -> str:
         return self.url.replace(quote(self.password, safe=""), "***") if self.password else self.url
 
-    @property
-    def log_path(self) -> Path:
-        if self.workdir is None:
-            raise ServerError("Redis server was never started")
-        return self.workdir / "redis.log"
-
-    @property
-    def pid(self) -> int | None:
-        return None if self._process is None else self._process.pid
-
-    @property
-    def running(self) -> bool:
-        return self._process is not None and self._process.running
-
     def command(self, *args: str | int, timeout: float = 5.0) -> Reply:
         """Run one Redis command on this server and return the decoded reply."""
         assert self.port is not None, "server was never started"
@@ -168,16 +156,11 @@ class RedisServer:
             return self
         if self.workdir is None:
             self.workdir = make_workdir("redis")
-        attempts = 1 if self._port_fixed or self._started_once else 3
-        for attempt in range(attempts):
-            if self.port is None or attempt:
-                self.port = pick_port((0, _BUS_OFFSET) if self.cluster else (0,))
-            try:
-                self._launch()
-                break
-            except ServerError:
-                if attempt == attempts - 1 or "already in use" not in log_tail(self.log_path, 10):
-                    raise
+        # A picked port can be taken between the check and the bind: pick again, a few times.
+        offsets = (0, _BUS_OFFSET) if self.cluster else (0,)
+        self._launch_on_a_port(
+            may_move=not (self._port_fixed or self._started_once), offsets=offsets
+        )
         self._started_once = True
         return self
 
@@ -214,16 +197,6 @@ class RedisServer:
         if self.workdir is not None and self._own_workdir:
             remove_workdir(self.workdir)
 
-    def __enter__(self) -> Self:
-        try:
-            return self.start()
-        except BaseException:
-            self.close()
-            raise
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
     # -- internals ---------------------------------------------------------------------------
     def _write_config(self) -> Path:
         assert self.workdir is not None
@@ -248,23 +221,10 @@ class RedisServer:
         path.write_text("\n".join(lines) + "\n")
         return path
 
-    def _launch(self) -> None:
-        assert self.workdir is not None
-        argv = [find_redis_binary(), str(self._write_config())]
-        self._process = ManagedProcess(argv, log_path=self.log_path, cwd=self.workdir)
-        self._process.start()
-        try:
-            wait_until(
-                self._answers,
-                timeout=self.startup_timeout,
-                process=self._process,
-                what=f"redis-server on port {self.port}",
-            )
-        except BaseException:
-            self._process.kill()
-            raise
+    def _argv(self) -> list[str]:
+        return [find_redis_binary(), str(self._write_config())]
 
-    def _answers(self) -> bool:
+    def _ready(self) -> bool:
         try:
             return self.command("PING", timeout=1.0) == "PONG"
         except (OSError, ServerError):  # refused while starting, or LOADING the AOF

@@ -1,0 +1,97 @@
+"""What every throwaway server shares: its child process, log, port picking and `with` use.
+
+A subclass names itself (`_NAME`, used for the log file and in errors), makes its work dir,
+and supplies `_argv()` and `_ready()`; `_launch_on_a_port()` then starts it on the given or
+a free loopback port, trying another when a picked one was taken in the meantime.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import ClassVar, Self
+
+from ._process import ManagedProcess, ServerError, log_tail, pick_port, wait_until
+
+__all__ = ["LocalServer"]
+
+
+class LocalServer:
+    """Base of `PostgresServer` and `RedisServer` (not used on its own)."""
+
+    _NAME: ClassVar[str]  # e.g. "postgres": the log is <workdir>/postgres.log
+    _LABEL: ClassVar[str]  # e.g. "PostgreSQL", in messages
+
+    port: int | None
+    workdir: Path | None
+    startup_timeout: float
+    _process: ManagedProcess | None
+
+    @property
+    def log_path(self) -> Path:
+        if self.workdir is None:
+            raise ServerError(f"{self._LABEL} server was never started")
+        return self.workdir / f"{self._NAME}.log"
+
+    @property
+    def pid(self) -> int | None:
+        return None if self._process is None else self._process.pid
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.running
+
+    def start(self) -> Self:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        try:
+            return self.start()
+        except BaseException:
+            self.close()
+            raise
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _launch_on_a_port(self, *, may_move: bool, offsets: Sequence[int] = (0,)) -> None:
+        """Launch on `port`, or on a picked one; `may_move`: pick again if it was taken."""
+        attempts = 3 if may_move else 1
+        for attempt in range(attempts):
+            if self.port is None or attempt:
+                self.port = pick_port(offsets)
+            try:
+                self._spawn()
+                return
+            except ServerError:
+                if attempt == attempts - 1 or "already in use" not in log_tail(self.log_path, 10):
+                    raise
+
+    def _spawn(self) -> None:
+        assert self.workdir is not None
+        self._process = ManagedProcess(
+            self._argv(), log_path=self.log_path, cwd=self.workdir, user=self._os_user()
+        )
+        self._process.start()
+        try:
+            wait_until(
+                self._ready,
+                timeout=self.startup_timeout,
+                process=self._process,
+                what=f"{self._LABEL} on port {self.port}",
+            )
+        except BaseException:
+            self._process.kill()
+            raise
+
+    def _argv(self) -> list[str]:
+        raise NotImplementedError
+
+    def _ready(self) -> bool:
+        raise NotImplementedError
+
+    def _os_user(self) -> str | None:
+        return None
