@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import NoDecode, SettingsConfigDict
@@ -66,102 +66,87 @@ class CircuitBreakerPolicy:
     half_open_max_calls: int
 
 
+# One service's fields, written once: ``who`` names the calls in each description.
+def _attempts(who: str, default: int) -> Any:
+    return Field(default=default, ge=1, description=f"{who}: attempts in all, the first included.")
+
+
+def _base_delay(who: str, default: float) -> Any:
+    return Field(
+        default=default, ge=0, description=f"{who}: base wait before the first retry, in seconds."
+    )
+
+
+def _max_delay(who: str, default: float) -> Any:
+    return Field(
+        default=default, ge=0, description=f"{who}: longest wait between attempts, in seconds."
+    )
+
+
+def _exponential_base(who: str, default: float) -> Any:
+    return Field(
+        default=default, ge=1, description=f"{who}: factor by which the wait grows per retry."
+    )
+
+
+def _jitter(who: str) -> Any:
+    return Field(
+        default=True, description=f"{who}: randomise each wait so that callers spread out."
+    )
+
+
+def _failure_threshold(who: str, default: int) -> Any:
+    return Field(
+        default=default, ge=1, description=f"{who}: consecutive failures that open the breaker."
+    )
+
+
+def _recovery_timeout(who: str, default: float) -> Any:
+    return Field(
+        default=default, gt=0, description=f"{who}: seconds the breaker stays open before a trial."
+    )
+
+
+def _half_open_max_calls(who: str) -> Any:
+    return Field(
+        default=1, ge=1, description=f"{who}: good trial calls that close the breaker again."
+    )
+
+
+_DB_CALLS = "PostgreSQL repository calls"
+_REDIS_CALLS = "Redis repository calls"
+_LLM_CALLS = "LLM provider calls"
+_MCP_CALLS = "MCP server calls"
+
+
 class RetrySettings(SectionSettings):
     """Retries with exponential backoff per service, from ``RETRY_<SERVICE>_*``."""
 
     model_config = SettingsConfigDict(**SECTION_CONFIG, env_prefix="RETRY_")
 
-    db_max_attempts: int = Field(
-        default=5,
-        ge=1,
-        description="PostgreSQL repository calls: attempts in all, the first included.",
-    )
-    db_base_delay: float = Field(
-        default=0.5,
-        ge=0,
-        description="PostgreSQL repository calls: base wait before the first retry, in seconds.",
-    )
-    db_max_delay: float = Field(
-        default=30.0,
-        ge=0,
-        description="PostgreSQL repository calls: longest wait between attempts, in seconds.",
-    )
-    db_exponential_base: float = Field(
-        default=1.5,
-        ge=1,
-        description="PostgreSQL repository calls: factor by which the wait grows per retry.",
-    )
-    db_jitter: bool = Field(
-        default=True,
-        description="PostgreSQL repository calls: randomise each wait so that callers spread out.",
-    )
+    db_max_attempts: int = _attempts(_DB_CALLS, 5)
+    db_base_delay: float = _base_delay(_DB_CALLS, 0.5)
+    db_max_delay: float = _max_delay(_DB_CALLS, 30.0)
+    db_exponential_base: float = _exponential_base(_DB_CALLS, 1.5)
+    db_jitter: bool = _jitter(_DB_CALLS)
 
-    redis_max_attempts: int = Field(
-        default=3, ge=1, description="Redis repository calls: attempts in all, the first included."
-    )
-    redis_base_delay: float = Field(
-        default=0.1,
-        ge=0,
-        description="Redis repository calls: base wait before the first retry, in seconds.",
-    )
-    redis_max_delay: float = Field(
-        default=5.0,
-        ge=0,
-        description="Redis repository calls: longest wait between attempts, in seconds.",
-    )
-    redis_exponential_base: float = Field(
-        default=2.0,
-        ge=1,
-        description="Redis repository calls: factor by which the wait grows per retry.",
-    )
-    redis_jitter: bool = Field(
-        default=True,
-        description="Redis repository calls: randomise each wait so that callers spread out.",
-    )
+    redis_max_attempts: int = _attempts(_REDIS_CALLS, 3)
+    redis_base_delay: float = _base_delay(_REDIS_CALLS, 0.1)
+    redis_max_delay: float = _max_delay(_REDIS_CALLS, 5.0)
+    redis_exponential_base: float = _exponential_base(_REDIS_CALLS, 2.0)
+    redis_jitter: bool = _jitter(_REDIS_CALLS)
 
-    llm_max_attempts: int = Field(
-        default=3, ge=1, description="LLM provider calls: attempts in all, the first included."
-    )
-    llm_base_delay: float = Field(
-        default=1.0,
-        ge=0,
-        description="LLM provider calls: base wait before the first retry, in seconds.",
-    )
-    llm_max_delay: float = Field(
-        default=60.0,
-        ge=0,
-        description="LLM provider calls: longest wait between attempts, in seconds.",
-    )
-    llm_exponential_base: float = Field(
-        default=2.0,
-        ge=1,
-        description="LLM provider calls: factor by which the wait grows per retry.",
-    )
-    llm_jitter: bool = Field(
-        default=True,
-        description="LLM provider calls: randomise each wait so that callers spread out.",
-    )
+    llm_max_attempts: int = _attempts(_LLM_CALLS, 3)
+    llm_base_delay: float = _base_delay(_LLM_CALLS, 1.0)
+    llm_max_delay: float = _max_delay(_LLM_CALLS, 60.0)
+    llm_exponential_base: float = _exponential_base(_LLM_CALLS, 2.0)
+    llm_jitter: bool = _jitter(_LLM_CALLS)
 
-    mcp_max_attempts: int = Field(
-        default=3, ge=1, description="MCP server calls: attempts in all, the first included."
-    )
-    mcp_base_delay: float = Field(
-        default=2.0,
-        ge=0,
-        description="MCP server calls: base wait before the first retry, in seconds.",
-    )
-    mcp_max_delay: float = Field(
-        default=120.0,
-        ge=0,
-        description="MCP server calls: longest wait between attempts, in seconds.",
-    )
-    mcp_exponential_base: float = Field(
-        default=2.0, ge=1, description="MCP server calls: factor by which the wait grows per retry."
-    )
-    mcp_jitter: bool = Field(
-        default=True,
-        description="MCP server calls: randomise each wait so that callers spread out.",
-    )
+    mcp_max_attempts: int = _attempts(_MCP_CALLS, 3)
+    mcp_base_delay: float = _base_delay(_MCP_CALLS, 2.0)
+    mcp_max_delay: float = _max_delay(_MCP_CALLS, 120.0)
+    mcp_exponential_base: float = _exponential_base(_MCP_CALLS, 2.0)
+    mcp_jitter: bool = _jitter(_MCP_CALLS)
 
     def policy(self, service: Service) -> RetryPolicy:
         """The retry parameters of ``service`` (``db``, ``redis``, ``llm`` or ``mcp``)."""
@@ -175,55 +160,21 @@ class CircuitBreakerSettings(SectionSettings):
 
     model_config = SettingsConfigDict(**SECTION_CONFIG, env_prefix="CIRCUIT_BREAKER_")
 
-    db_failure_threshold: int = Field(
-        default=3,
-        ge=1,
-        description="Repository failover: consecutive failures that open the breaker.",
-    )
-    db_recovery_timeout: float = Field(
-        default=30.0,
-        gt=0,
-        description="Repository failover: seconds the breaker stays open before a trial.",
-    )
-    db_half_open_max_calls: int = Field(
-        default=1,
-        ge=1,
-        description="Repository failover: good trial calls that close the breaker again.",
-    )
+    db_failure_threshold: int = _failure_threshold("Repository failover", 3)
+    db_recovery_timeout: float = _recovery_timeout("Repository failover", 30.0)
+    db_half_open_max_calls: int = _half_open_max_calls("Repository failover")
 
-    redis_failure_threshold: int = Field(
-        default=3, ge=1, description="Redis: consecutive failures that open the breaker."
-    )
-    redis_recovery_timeout: float = Field(
-        default=15.0, gt=0, description="Redis: seconds the breaker stays open before a trial."
-    )
-    redis_half_open_max_calls: int = Field(
-        default=1, ge=1, description="Redis: good trial calls that close the breaker again."
-    )
+    redis_failure_threshold: int = _failure_threshold("Redis", 3)
+    redis_recovery_timeout: float = _recovery_timeout("Redis", 15.0)
+    redis_half_open_max_calls: int = _half_open_max_calls("Redis")
 
-    llm_failure_threshold: int = Field(
-        default=5, ge=1, description="LLM provider: consecutive failures that open the breaker."
-    )
-    llm_recovery_timeout: float = Field(
-        default=60.0,
-        gt=0,
-        description="LLM provider: seconds the breaker stays open before a trial.",
-    )
-    llm_half_open_max_calls: int = Field(
-        default=1, ge=1, description="LLM provider: good trial calls that close the breaker again."
-    )
+    llm_failure_threshold: int = _failure_threshold("LLM provider", 5)
+    llm_recovery_timeout: float = _recovery_timeout("LLM provider", 60.0)
+    llm_half_open_max_calls: int = _half_open_max_calls("LLM provider")
 
-    mcp_failure_threshold: int = Field(
-        default=3, ge=1, description="MCP server: consecutive failures that open the breaker."
-    )
-    mcp_recovery_timeout: float = Field(
-        default=120.0,
-        gt=0,
-        description="MCP server: seconds the breaker stays open before a trial.",
-    )
-    mcp_half_open_max_calls: int = Field(
-        default=1, ge=1, description="MCP server: good trial calls that close the breaker again."
-    )
+    mcp_failure_threshold: int = _failure_threshold("MCP server", 3)
+    mcp_recovery_timeout: float = _recovery_timeout("MCP server", 120.0)
+    mcp_half_open_max_calls: int = _half_open_max_calls("MCP server")
 
     def policy(self, service: Service) -> CircuitBreakerPolicy:
         """The circuit-breaker parameters of ``service``."""
