@@ -11,6 +11,10 @@ Each variant appends ``count`` messages to a fresh session, one after the other:
 - ``asyncpg CTE``: the same INSERT + UPDATE as one CTE on one dedicated connection, no model
   validation: the floor for one round trip per append;
 - ``asyncpg pool CTE``: the same, acquiring from a pool with asyncpg's default reset on release;
+- ``asyncpg pool.execute``: the same through ``pool.execute`` on a pool whose reset is a no-op
+  (what the repository's pool does): the floor for a pooled append;
+- ``asyncpg repo SQL``: the repository's own statement (with the parent check) through
+  ``pool.execute``, no validation: the server's share of the gap;
 - ``asyncpg transaction``: BEGIN, UPDATE, INSERT, COMMIT: four round trips.
 """
 
@@ -27,6 +31,7 @@ import asyncpg
 
 from ai_agent.domain.models import Message, MessageRole, Session, utc_now
 from ai_agent.infrastructure.database.postgresql import PostgreSQLRepository
+from ai_agent.infrastructure.database.postgresql.queries import CREATE_MESSAGE
 
 PLAIN_CTE = """
 WITH touched AS (
@@ -111,6 +116,18 @@ def _pooled(pool: asyncpg.Pool, session_id: UUID) -> Append:
     return append
 
 
+async def _no_reset(connection: asyncpg.Connection) -> None:
+    return None
+
+
+def _pool_execute(pool: asyncpg.Pool, session_id: UUID) -> Append:
+    return lambda: pool.execute(PLAIN_CTE, *_row(session_id))
+
+
+def _repository_sql(pool: asyncpg.Pool, session_id: UUID) -> Append:
+    return lambda: pool.execute(CREATE_MESSAGE.sql, *_row(session_id), None)
+
+
 def _transaction(connection: asyncpg.Connection, session_id: UUID) -> Append:
     async def append() -> None:
         row = _row(session_id)
@@ -124,19 +141,27 @@ def _transaction(connection: asyncpg.Connection, session_id: UUID) -> Append:
 async def main(url: str, count: int) -> None:
     repository = PostgreSQLRepository.from_url(url, min_pool_size=1, max_pool_size=2)
     async with repository:
-        sessions = [await repository.create_session(Session(user_id="bench")) for _ in range(4)]
+        sessions = [await repository.create_session(Session(user_id="bench")) for _ in range(6)]
         connection = await asyncpg.connect(url)
         pool = await asyncpg.create_pool(url, min_size=1, max_size=2)
+        quiet = await asyncpg.create_pool(url, min_size=1, max_size=2, reset=_no_reset)
+        coded = await asyncpg.create_pool(
+            url, min_size=1, max_size=2, reset=_no_reset, init=repository.init_connection
+        )
         try:
             variants = {
                 "repository": _repository(repository, sessions[0].id, count),
                 "asyncpg CTE": _plain(connection, sessions[1].id),
                 "asyncpg pool CTE": _pooled(pool, sessions[2].id),
-                "asyncpg transaction": _transaction(connection, sessions[3].id),
+                "asyncpg pool.execute": _pool_execute(quiet, sessions[3].id),
+                "asyncpg repo SQL": _repository_sql(coded, sessions[4].id),
+                "asyncpg transaction": _transaction(connection, sessions[5].id),
             }
             results = await _run(variants, count)
         finally:
             await pool.close()
+            await quiet.close()
+            await coded.close()
             await connection.close()
         for session in sessions:
             await repository.delete_session(session.id)

@@ -232,12 +232,13 @@ class PostgreSQLRepository(BaseRepository):
 
     async def _create_message(self, message: Message) -> Message:
         args = MESSAGES.values(message, q.CREATE_MESSAGE.params)
-        row = await self._db.fetchrow(q.CREATE_MESSAGE.sql, *args)
-        assert row is not None  # the statement always returns one row
-        if row["inserted"]:
+        if await self._db.execute(q.CREATE_MESSAGE.sql, *args) == q.CREATE_MESSAGE_DONE:
             return message
-        if row["session_found"] and not row["parent_found"]:
+        args = MESSAGES.values(message, q.MESSAGE_REFUSED.params)
+        row = await self._db.fetchrow(q.MESSAGE_REFUSED.sql, *args)
+        if row is not None and row["session_found"] and not row["parent_found"]:
             raise _missing_parent(message)
+        # (Found both by now: a concurrent create of the session or parent; it was missing.)
         raise NotFoundError("session", message.session_id)
 
     async def _create_messages(self, messages: list[Message]) -> list[Message]:
