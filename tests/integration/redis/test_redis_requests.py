@@ -113,7 +113,7 @@ async def test_lists_read_many_records_per_round_trip(repository: RedisRepositor
     with RoundTrips() as trips:
         listed = await repository.list_sessions("u", limit=100)
     assert len(listed) == 100
-    assert trips.count == 2  # the index page, then every session in one pipeline
+    assert trips.count == 1  # the index page and every session: one script (single server)
     with RoundTrips() as trips:
         assert len(await repository.list_agents(limit=100, offset=20)) == 100
     assert trips.count == 1

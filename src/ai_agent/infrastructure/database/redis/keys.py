@@ -54,6 +54,7 @@ class KeySpace:
         self.prefix = prefix
         self.base = f"{prefix}:{SCHEMA_VERSION}"
         self._catalog = f"{self.base}:catalog:{{{prefix}}}"
+        self._templates: list[str] | None = None
 
     # -- sessions and messages ---------------------------------------------------------------
 
@@ -93,8 +94,15 @@ class KeySpace:
 
     def templates(self) -> list[str]:
         """``string.format`` templates for the scripts: session, messages, order, replies,
-        pointer, user index, then the global index (a plain key)."""
+        pointer, user index, then the global index (a plain key).
 
+        Every session script sends them: built once (the caller must not change the list).
+        """
+        if self._templates is None:
+            self._templates = self._build_templates()
+        return self._templates
+
+    def _build_templates(self) -> list[str]:
         def template(shape: str) -> str:
             return shape.replace("%", "%%").replace(_SLOT, "%s")
 

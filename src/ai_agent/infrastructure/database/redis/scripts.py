@@ -36,7 +36,13 @@ SESSION_SCRIPTS = (
     "delete_message",
 )
 _CATALOG_SCRIPTS = ("catalog_write", "catalog_delete")
-_PLAIN_SCRIPTS = ("read_messages", "catalog_list", "drop_dead_entry", "swap_pointer")
+_PLAIN_SCRIPTS = (
+    "read_messages",
+    "list_sessions",
+    "catalog_list",
+    "drop_dead_entry",
+    "swap_pointer",
+)
 _ALL = (*SESSION_SCRIPTS, *_CATALOG_SCRIPTS, *_PLAIN_SCRIPTS)
 
 # Script nouns -> the entity names used in error messages.
@@ -68,6 +74,7 @@ class Scripts:
     update_message: AsyncScript
     delete_message: AsyncScript
     read_messages: AsyncScript
+    list_sessions: AsyncScript
     catalog_write: AsyncScript
     catalog_delete: AsyncScript
     catalog_list: AsyncScript

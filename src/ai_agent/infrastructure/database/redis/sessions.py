@@ -187,13 +187,11 @@ class Sessions:
         rank = 0
         while len(live) < needed:
             stop = rank + min(needed - len(live), _CHUNK) - 1
-            entries: list[tuple[str, float]] = await self.store.call(
-                partial(_zrevrange_with_scores, index, rank, stop)
-            )
+            entries = await self._entries(index, rank, stop)
             if not entries:
                 break
             rank += len(entries)
-            for (sid, score), session in zip(entries, await self._fetch(entries), strict=True):
+            for sid, score, session in entries:
                 if session is None:
                     dead.append(sid)
                 elif user_id is not None and session.user_id != user_id:
@@ -205,6 +203,30 @@ class Sessions:
                         stale[sid] = activity
         await self._repair(index, dead, foreign, stale)
         return live, self.store.cluster and bool(stale)
+
+    async def _entries(
+        self, index: str, start: int, stop: int
+    ) -> list[tuple[str, float, Session | None]]:
+        """Ranks ``start..stop`` of ``index``, newest first: id, score, session (if alive)."""
+        if self.store.cluster:  # the sessions live in other slots: two steps
+            entries: list[tuple[str, float]] = await self.store.call(
+                partial(_zrevrange_with_scores, index, start, stop)
+            )
+            sessions = await self._fetch(entries) if entries else []
+            return [(s, score, x) for (s, score), x in zip(entries, sessions, strict=True)]
+        fields = codec.SESSION_FIELDS
+        args: list[str | int] = [start, stop, self.keys.templates()[0], *fields]
+        script = self.store.scripts.list_sessions
+        flat: list[Any] = await self.store.call(lambda _: script(keys=[index], args=args))
+        width = 2 + len(fields)
+        return [
+            (
+                str(text(flat[at])),
+                float(flat[at + 1]),
+                codec.decode_session([text(value) for value in flat[at + 2 : at + width]]),
+            )
+            for at in range(0, len(flat), width)
+        ]
 
     async def _fetch(self, entries: list[tuple[str, float]]) -> list[Session | None]:
         fields = list(codec.SESSION_FIELDS)
