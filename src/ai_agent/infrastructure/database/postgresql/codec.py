@@ -167,7 +167,7 @@ class Table(Generic[M]):
         """
         columns = self.columns
         if len(row) == len(columns):  # selected with column_list: zip, in C
-            values = dict(zip(columns, row.values(), strict=True))
+            values = dict(zip(columns, row.values()))  # noqa: B905 - lengths checked
         else:  # extra columns around them (UPDATE ... RETURNING with a status)
             values = {name: row[name] for name in columns}
         for name, members in self._members.items():

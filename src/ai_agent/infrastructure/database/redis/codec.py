@@ -62,7 +62,7 @@ def micros(value: datetime) -> int:
 
 
 def from_micros(value: str | int) -> datetime:
-    return _EPOCH + timedelta(microseconds=int(value))
+    return _EPOCH + timedelta(0, 0, int(value))  # positional: no keyword parsing
 
 
 def utf8(text: str, what: str) -> str:
@@ -125,7 +125,7 @@ _CONVERTERS: Final[dict[type[BaseModel], tuple[tuple[str, Callable[[str], Any] |
 }
 
 
-def _load(model: type[M], data: dict[str, Any], where: str) -> M:
+def _load(model: type[M], data: dict[str, Any], noun: str) -> M:
     """The model from stored data, without validating it again.
 
     Everything stored was validated by the repository on its way in and written by
@@ -147,6 +147,7 @@ def _load(model: type[M], data: dict[str, Any], where: str) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
+        where = f"{noun} {data.get('id')}"  # built on failure only: reads run this per row
         raise RepositoryError(f"stored {where} is not a valid {model.__name__}: {exc}") from None
 
 
@@ -171,7 +172,7 @@ def decode_session(row: list[str | None]) -> Session | None:
         message_count=int(count or 0),
         user_id=user,
     )
-    return _load(Session, data, f"session {data.get('id')}")
+    return _load(Session, data, "session")
 
 
 # -- messages -------------------------------------------------------------------------------
@@ -186,7 +187,7 @@ def decode_message(frame: str) -> Message:
     data = _json(body)
     data["created_at"] = from_micros(created)
     data["parent_message_id"] = _uuid(parent) if parent else None
-    return _load(Message, data, f"message {data.get('id')}")
+    return _load(Message, data, "message")
 
 
 # -- catalog --------------------------------------------------------------------------------
@@ -203,4 +204,4 @@ def decode_catalog(model: type[CatalogEntity], frame: str) -> CatalogEntity:
     data.update(created_at=from_micros(created), name=name)
     if model is Tool:
         data["mcp_server_id"] = _uuid(link) if link else None
-    return _load(model, data, f"{model.__name__} {data.get('id')}")
+    return _load(model, data, model.__name__)

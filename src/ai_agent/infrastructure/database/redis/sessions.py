@@ -184,6 +184,7 @@ class Sessions:
         dead: list[str] = []
         foreign: list[str] = []
         stale: dict[str, int] = {}
+        cluster = self.store.cluster
         rank = 0
         while len(live) < needed:
             stop = rank + min(needed - len(live), _CHUNK) - 1
@@ -198,6 +199,8 @@ class Sessions:
                     foreign.append(sid)
                 else:
                     live.append(session)
+                    if not cluster:  # atomic scripts keep a single server's scores exact
+                        continue
                     activity = codec.micros(session.last_activity)
                     if float(score) != float(activity):
                         stale[sid] = activity
@@ -219,12 +222,9 @@ class Sessions:
         script = self.store.scripts.list_sessions
         flat: list[Any] = await self.store.call(lambda _: script(keys=[index], args=args))
         width = 2 + len(fields)
+        # (Replies are str: the client decodes responses, which connect() checked.)
         return [
-            (
-                str(text(flat[at])),
-                float(flat[at + 1]),
-                codec.decode_session([text(value) for value in flat[at + 2 : at + width]]),
-            )
+            (flat[at], float(flat[at + 1]), codec.decode_session(flat[at + 2 : at + width]))
             for at in range(0, len(flat), width)
         ]
 
