@@ -173,8 +173,11 @@ class BaseRepository(ABC):
             )
         try:
             # Validated once, here; owned() then copies the JSON fields (pydantic copies only
-            # their outer container), so a backend may keep or return the result as is.
-            return owned(model.model_validate(dict(value.__dict__)))
+            # their outer container), so a backend may keep or return the result as is. The
+            # validator reads __dict__ without changing it: model_validate(dict(...)) would
+            # add a copy and a Python frame (0.9 us of a 7 us validation).
+            valid: M = model.__pydantic_validator__.validate_python(value.__dict__)
+            return owned(valid)
         except ValidationError as exc:
             identity = value.__dict__.get("id")
             which = f"{model.__name__} {identity}" if identity else model.__name__
