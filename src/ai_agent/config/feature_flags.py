@@ -76,7 +76,7 @@ def is_enabled(name: str) -> bool:
     Raises:
         UnknownFeatureFlagError: ``name`` is not a flag (the message lists them).
     """
-    flag = _flag(name)
+    flag = name if name in _DEFAULTS else _flag(name)  # the canonical name: no folding
     overrides = _overrides.get()
     if overrides is not None and flag in overrides:
         return overrides[flag]

@@ -321,9 +321,21 @@ class FeatureFlags(SectionSettings):
     # API
     enable_websockets: bool = Field(default=True, description="Offer the WebSocket API.")
     enable_streaming: bool = Field(default=True, description="Stream responses.")
-    enable_bulk_operations: bool = Field(default=True, description="Allow bulk operations.")
+    enable_bulk_operations: bool = Field(
+        default=True,
+        description=(
+            "Allow batch writes (`create_messages`); off, they raise OperationDisabledError"
+            " and callers write one at a time."
+        ),
+    )
     # Observability
-    enable_detailed_metrics: bool = Field(default=False, description="Record detailed metrics.")
+    enable_detailed_metrics: bool = Field(
+        default=False,
+        description=(
+            "Record every repository call's latency and error type in `repository.metrics`"
+            " (per operation)."
+        ),
+    )
     enable_request_tracing: bool = Field(default=True, description="Trace each request.")
     enable_debug_endpoints: bool = Field(
         default=False, description="Expose debug endpoints; refused in staging and production."

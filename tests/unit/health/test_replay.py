@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
+from ai_agent.config import feature_flags
 from ai_agent.domain.models import (
     ExternalService,
     ExternalServiceType,
@@ -12,6 +15,7 @@ from ai_agent.domain.models import (
 )
 from ai_agent.infrastructure.database import (
     InMemoryRepository,
+    OperationDisabledError,
     Repository,
     RepositoryHealthMonitor,
 )
@@ -208,3 +212,31 @@ async def test_after_a_restart_mid_replay_the_outage_copies_are_still_served(
     assert await repo.get_message(first.id) == first
     await recover(monitor, primary, clock)
     assert await primary.get_message(first.id) == first
+
+
+async def test_replay_restores_an_accepted_batch_after_bulk_operations_went_off(
+    monitor: RepositoryHealthMonitor,
+    repo: Repository,
+    primary: OutageRepository,
+    fallback: InMemoryRepository,
+    clock: Clock,
+) -> None:
+    await fail_over(repo, primary)
+    kept = await repo.create_session(session())
+    await repo.create_messages([message(kept.id, f"batch-{index}") for index in range(3)])
+    for index in range(2):
+        await repo.create_message(message(kept.id, f"single-{index}"))
+    # Switched off after the fallback accepted the batch: new batches are refused, but the
+    # accepted one is the caller's acknowledged write and must reach the primary.
+    feature_flags.set_flag("bulk_operations", False)
+    with pytest.raises(OperationDisabledError):
+        await repo.create_messages([message(kept.id, "refused")])
+
+    await recover(monitor, primary, clock)
+
+    replayed = await primary.get_messages_by_session(kept.id)
+    expected = ["batch-0", "batch-1", "batch-2", "single-0", "single-1"]
+    assert [m.content for m in replayed] == expected
+    status = monitor.status()
+    assert (status.journal_length, status.rejected_writes) == (0, 0)
+    assert not feature_flags.is_enabled("bulk_operations")  # replay's override ended with it

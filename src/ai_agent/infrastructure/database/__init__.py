@@ -19,10 +19,12 @@ from ai_agent.infrastructure.database.errors import (
     ConflictError,
     DuplicateError,
     NotFoundError,
+    OperationDisabledError,
     RepositoryConnectionError,
     RepositoryError,
     RepositoryValidationError,
 )
+from ai_agent.infrastructure.database.metrics import OperationStats, RepositoryMetrics
 
 if TYPE_CHECKING:  # the lazily loaded names, for type checkers
     from ai_agent.infrastructure.database.factory import (
@@ -43,6 +45,8 @@ __all__ = [
     "DuplicateError",
     "InMemoryRepository",
     "NotFoundError",
+    "OperationDisabledError",
+    "OperationStats",
     "PostgreSQLRepository",
     "RedisRepository",
     "Repository",
@@ -50,6 +54,7 @@ __all__ = [
     "RepositoryError",
     "RepositoryFactory",
     "RepositoryHealthMonitor",
+    "RepositoryMetrics",
     "RepositoryValidationError",
     "SQLiteRepository",
     "cleanup_repository",

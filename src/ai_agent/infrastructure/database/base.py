@@ -19,6 +19,7 @@ implements only the private methods and never sees unchecked input. Errors (see
 from __future__ import annotations
 
 import asyncio
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
@@ -41,10 +42,12 @@ from ai_agent.infrastructure.database._copies import owned
 from ai_agent.infrastructure.database.contract import DEFAULT_LIST_LIMIT, MAX_LIMIT
 from ai_agent.infrastructure.database.errors import (
     DuplicateError,
+    OperationDisabledError,
     RepositoryConnectionError,
     RepositoryError,
     RepositoryValidationError,
 )
+from ai_agent.infrastructure.database.metrics import RepositoryMetrics
 from ai_agent.infrastructure.database.retry import TRANSIENT_ERRORS, retry_transient
 
 if TYPE_CHECKING:
@@ -89,6 +92,8 @@ class BaseRepository(ABC):
     def __init__(self) -> None:
         self._connected = False
         self._lifecycle_lock: asyncio.Lock | None = None
+        #: Per-operation calls, errors and latencies while ``detailed_metrics`` is on.
+        self.metrics = RepositoryMetrics()
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -247,8 +252,28 @@ class BaseRepository(ABC):
         Retries follow ``retry_policy`` while the ``retries`` feature flag is on (see
         :mod:`.retry`); ``recover`` turns a create that an earlier attempt did commit into a
         success, and ``maybe_applied`` reads a retry's result once an earlier attempt's
-        connection broke (it may have done the work).
+        connection broke (it may have done the work). While ``detailed_metrics`` is on, the
+        whole call (retries included) is one sample in :attr:`metrics`.
         """
+        if not is_enabled("detailed_metrics"):
+            return await self._retrying(operation, args, recover, maybe_applied)
+        started = time.perf_counter()
+        name = operation.__name__.lstrip("_")
+        try:
+            result = await self._retrying(operation, args, recover, maybe_applied)
+        except BaseException as exc:
+            self.metrics.record(name, time.perf_counter() - started, exc)
+            raise
+        self.metrics.record(name, time.perf_counter() - started)
+        return result
+
+    async def _retrying(
+        self,
+        operation: Callable[..., Awaitable[T]],
+        args: tuple[Any, ...],
+        recover: Callable[[], Awaitable[T | None]] | None,
+        maybe_applied: Callable[[T], T] | None,
+    ) -> T:
         try:
             return await self._attempt(operation, args)
         except TRANSIENT_ERRORS as exc:
@@ -328,6 +353,11 @@ class BaseRepository(ABC):
         return await self._create(self._create_message, valid, self._get_message)
 
     async def create_messages(self, messages: Sequence[Message]) -> list[Message]:
+        if not is_enabled("bulk_operations"):
+            raise OperationDisabledError(
+                "create_messages is disabled: the bulk_operations feature flag is off"
+                " (FEATURE_ENABLE_BULK_OPERATIONS); create the messages one at a time"
+            )
         checked = self._entities(messages)
         if not checked:
             return []

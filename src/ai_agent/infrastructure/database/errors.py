@@ -9,7 +9,8 @@ chains the original with ``raise ... from exc``::
     ├── NotFoundError               an entity the operation needs does not exist
     ├── DuplicateError              an id, or a unique name, is already taken
     ├── ConflictError               a concurrent change the operation could not get past
-    └── RepositoryValidationError   the input is invalid; nothing was stored
+    ├── RepositoryValidationError   the input is invalid; nothing was stored
+    └── OperationDisabledError      a feature flag switches the operation off
 
 Messages say what and which (``session 6f1c... not found``) and never hold a secret.
 """
@@ -22,6 +23,7 @@ __all__ = [
     "ConflictError",
     "DuplicateError",
     "NotFoundError",
+    "OperationDisabledError",
     "RepositoryConnectionError",
     "RepositoryError",
     "RepositoryValidationError",
@@ -62,3 +64,8 @@ class ConflictError(RepositoryError):
 
 class RepositoryValidationError(RepositoryError, ValueError):
     """The input was rejected before anything was stored."""
+
+
+class OperationDisabledError(RepositoryError):
+    """A feature flag switches the operation off (e.g. ``bulk_operations`` and
+    ``create_messages``); nothing was stored, and retrying will not help until it is on."""

@@ -25,6 +25,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from ai_agent.config import feature_flags
 from ai_agent.domain.models import (
     Agent,
     DomainModel,
@@ -190,7 +191,17 @@ async def replay_group(primary: Repository, journal: Journal, group: list[Journa
 
 
 async def drain(primary: Repository, journal: Journal, *, budget: int | None = None) -> int:
-    """Replay pending entries in order (at most about ``budget`` of them); return how many."""
+    """Replay pending entries in order (at most about ``budget`` of them); return how many.
+
+    Runs of message creates go back as ``create_messages`` batches even while the
+    ``bulk_operations`` flag is off: the flag refuses new bulk requests, and these writes
+    were accepted (one at a time, perhaps) during the outage.
+    """
+    with feature_flags.override("bulk_operations", True):
+        return await _drain(primary, journal, budget)
+
+
+async def _drain(primary: Repository, journal: Journal, budget: int | None) -> int:
     replayed = 0
     while journal.pending_count and (budget is None or replayed < budget):
         size = 256 if budget is None else max(1, min(256, budget - replayed))
