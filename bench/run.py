@@ -42,7 +42,7 @@ from bench.backends import BACKENDS, POOL_SIZE, Backend, prepare  # noqa: E402
 from bench.data import SCALES, Figures, Scale  # noqa: E402
 from bench.report import evaluate_targets, print_table, write_files  # noqa: E402
 from bench.servers import Endpoints, durability, endpoints  # noqa: E402
-from bench.workloads import WORKLOADS, Workload  # noqa: E402
+from bench.workloads import SIDES, WORKLOADS, Workload  # noqa: E402
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -66,7 +66,8 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         metavar="DIR",
         help="cProfile the project side of each workload into DIR/<backend>-<W>-project.prof "
-        "(its figures are then inflated by the profiler)",
+        "(W3, W4 interleave both sides: DIR/<backend>-<W>-raw+project.prof); the figures "
+        "profiled are then inflated by the profiler",
     )
     parser.add_argument(
         "--out",
@@ -128,28 +129,70 @@ def _profiled(path: Path | None) -> Iterator[None]:
         profiler.dump_stats(path)
 
 
+class _SideFailed(Exception):
+    """A workload failed on ``side`` (a failed check or a broken store)."""
+
+    def __init__(self, side: str, exc: Exception) -> None:
+        super().__init__(f"{side}: {type(exc).__name__}: {exc}")
+
+
+def _profile_path(args: argparse.Namespace, backend: Backend, key: str, side: str) -> Path | None:
+    return None if args.profile is None else args.profile / f"{backend.name}-{key}-{side}.prof"
+
+
+async def _solo(
+    backend: Backend, workload: Workload, scale: Scale, args: argparse.Namespace
+) -> dict[str, Figures]:
+    """Raw, then project, each in a fresh store of its own."""
+    assert workload.solo is not None
+    figures: dict[str, Figures] = {}
+    for side, opener in (("raw", backend.raw), ("project", backend.project)):
+        started = time.perf_counter()
+        profile = _profile_path(args, backend, workload.key, side) if side == "project" else None
+        try:
+            async with opener() as store:
+                with _profiled(profile):
+                    figures[side] = await workload.solo(store, scale)
+        except Exception as exc:
+            raise _SideFailed(side, exc) from exc
+        _log(f"  {backend.name} {workload.key} {side}: {time.perf_counter() - started:.1f} s")
+    return figures
+
+
+async def _interleaved(
+    backend: Backend, workload: Workload, scale: Scale, args: argparse.Namespace
+) -> dict[str, Figures]:
+    """Both sides' fresh stores open at once; the workload alternates between them."""
+    assert workload.interleaved is not None
+    started = time.perf_counter()
+    # The profile covers both sides here: the raw calls show up beside the project's.
+    profile = _profile_path(args, backend, workload.key, "raw+project")
+    try:
+        async with backend.raw() as raw, backend.project() as project:
+            with _profiled(profile):
+                figures = await workload.interleaved({"raw": raw, "project": project}, scale)
+    except Exception as exc:  # the check's message names the side
+        raise _SideFailed("raw+project", exc) from exc
+    _log(f"  {backend.name} {workload.key} raw+project: {time.perf_counter() - started:.1f} s")
+    return figures
+
+
 async def _run_workload(
     backend: Backend, workload: Workload, scale: Scale, args: argparse.Namespace
 ) -> dict[str, Any]:
-    """Raw then project, ``--repeat`` times alternating (so drift hits both); medians kept."""
+    """``--repeat`` runs of both sides (so drift hits both); medians kept."""
     entry: dict[str, Any] = {"title": workload.title, "ok": True, "error": None}
-    runs: dict[str, list[Figures]] = {"raw": [], "project": []}
+    runs: dict[str, list[Figures]] = {side: [] for side in SIDES}
+    run = _interleaved if workload.interleaved is not None else _solo
     for _ in range(args.repeat):
-        for side, opener in (("raw", backend.raw), ("project", backend.project)):
-            started = time.perf_counter()
-            profile: Path | None = None
-            if args.profile is not None and side == "project":
-                profile = args.profile / f"{backend.name}-{workload.key}-{side}.prof"
-            try:
-                async with opener() as store:
-                    with _profiled(profile):
-                        runs[side].append(await workload.run(store, scale))
-            except Exception as exc:  # a failed check or a broken store: record it, go on
-                entry.update(ok=False, error=f"{side}: {type(exc).__name__}: {exc}")
-                _log(f"  {backend.name} {workload.key} {side} FAILED: {entry['error']}")
-                return entry
-            elapsed = time.perf_counter() - started
-            _log(f"  {backend.name} {workload.key} {side}: {elapsed:.1f} s")
+        try:
+            figures = await run(backend, workload, scale, args)
+        except _SideFailed as exc:  # a failed check or a broken store: record it, go on
+            entry.update(ok=False, error=str(exc))
+            _log(f"  {backend.name} {workload.key} FAILED: {entry['error']}")
+            return entry
+        for side in SIDES:
+            runs[side].append(figures[side])
     entry.update(raw=_medians(runs["raw"]), project=_medians(runs["project"]))
     return entry
 
@@ -157,9 +200,11 @@ async def _run_workload(
 async def _prime(backend: Backend) -> None:
     """Run small-scale W1 on both sides, untimed: a freshly started server (allocator, AOF,
     caches) would otherwise slow whichever side runs first, and raw always runs first."""
+    prime = WORKLOADS[0].solo
+    assert prime is not None
     for opener in (backend.raw, backend.project):
         async with opener() as store:
-            await WORKLOADS[0].run(store, SCALES["small"])
+            await prime(store, SCALES["small"])
 
 
 def _revision() -> str:

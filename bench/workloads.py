@@ -3,18 +3,25 @@
 A workload gets a fresh, empty store, builds its inputs (never timed), warms the store up on a
 separate session, times its operations, then checks the results: a wrong count or order raises
 :class:`CheckFailed`, which fails the run. Each returns a flat dict of figures.
+
+The latency workloads (W3, W4) get both sides' fresh stores at once, seed each with the same
+inputs, warm each up alike, then time raw and project reads back to back, in a random order per
+pair: the two sides' percentiles, and so their ratio, come from the same time window, immune to
+load drift on a shared machine. They return figures per side.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from statistics import median
 
+from ai_agent.domain.models import Session
 from bench.data import (
     Figures,
     Scale,
@@ -29,7 +36,11 @@ from bench.data import (
 )
 from bench.stores import Store
 
-__all__ = ["WORKLOADS", "Workload"]
+__all__ = ["SIDES", "WORKLOADS", "Sides", "Workload"]
+
+SIDES = ("raw", "project")
+# Both sides' stores, open at once, for a workload that interleaves them: side -> store.
+Sides = Mapping[str, Store]
 
 
 async def w1_append(store: Store, scale: Scale) -> Figures:
@@ -75,82 +86,111 @@ async def w2_concurrent_append(store: Store, scale: Scale) -> Figures:
     return {"msg_per_s": scale.w2_sessions * scale.w2_per_session / elapsed}
 
 
-async def _timed_reads(
-    read: Callable[[], Awaitable[list[str]]], count: int
-) -> tuple[list[float], list[list[str]]]:
-    samples: list[float] = []
-    results: list[list[str]] = []
-    for _ in range(count):
-        started = time.perf_counter()
-        results.append(await read())
-        samples.append(time.perf_counter() - started)
-    return samples, results
+async def _timed(read: Callable[[], Awaitable[list[str]]], samples: list[float]) -> list[str]:
+    started = time.perf_counter()
+    result = await read()
+    samples.append(time.perf_counter() - started)
+    return result
 
 
-async def w3_recent(store: Store, scale: Scale) -> Figures:
-    """The newest 50 of a long session and of one ten times longer, reads alternating.
+def _sides_in_random_order(rng: random.Random) -> tuple[str, str]:
+    """Raw and project in a coin-flipped order: neither side always reads first."""
+    return ("raw", "project") if rng.random() < 0.5 else ("project", "raw")
 
-    Alternating the two sessions' reads makes their ratio immune to drift in machine load.
+
+async def w3_recent(stores: Sides, scale: Scale) -> dict[str, Figures]:
+    """The newest 50 of a long session and of one ten times longer, on both sides at once.
+
+    Every round reads the smaller session then the larger one, and for each, raw and project
+    back to back in a random order: load drift hits both sides and both sizes alike, so the
+    ratios to raw and the larger/smaller ratio come from the same time window.
     """
-    await warm_up(store, scale)
+    for store in stores.values():
+        await warm_up(store, scale)
     sessions, expected = [], []
     for size in scale.w3_sizes:
         session = make_session("w3")
         messages = make_messages(session.id, size)
-        await store.create_session(session)
-        await seed(store, messages, scale.batch)
+        for store in stores.values():  # the same inputs, each side in its own store
+            await store.create_session(session)
+            await seed(store, messages, scale.batch)
         sessions.append(session.id)
         expected.append(ids(messages[-50:]))
         del messages
     for _ in range(10):  # index pages and statements, off the clock
         for session_id in sessions:
-            await store.recent(session_id, 50)
-    samples: list[list[float]] = [[], []]
+            for store in stores.values():
+                await store.recent(session_id, 50)
+    rng = random.Random(3)
+    samples: dict[str, tuple[list[float], list[float]]] = {side: ([], []) for side in stores}
     for _ in range(scale.w3_reads):
         for index, session_id in enumerate(sessions):
-            started = time.perf_counter()
-            result = await store.recent(session_id, 50)
-            samples[index].append(time.perf_counter() - started)
-            check(result == expected[index], f"recent(50) of {scale.w3_sizes[index]} is wrong")
+            for side in _sides_in_random_order(rng):
+                read = functools.partial(stores[side].recent, session_id, 50)
+                result = await _timed(read, samples[side][index])
+                size = scale.w3_sizes[index]
+                check(result == expected[index], f"{side}: recent(50) of {size} is wrong")
+    return {side: _w3_figures(timings) for side, timings in samples.items()}
+
+
+def _w3_figures(timings: tuple[list[float], list[float]]) -> Figures:
     figures: Figures = {}
-    for label, timings in zip(("small", "large"), samples, strict=True):
-        figures[f"p50_{label}"], figures[f"p99_{label}"] = percentiles(timings)
+    for label, samples in zip(("small", "large"), timings, strict=True):
+        figures[f"p50_{label}"], figures[f"p99_{label}"] = percentiles(samples)
     figures["large_over_small"] = figures["p50_large"] / figures["p50_small"]
     return figures
 
 
-async def w4_list_sessions(store: Store, scale: Scale) -> Figures:
-    """Many sessions over many users; a user's 20 most recently active."""
-    rng = random.Random(4)
+def _w4_sessions(scale: Scale, rng: random.Random) -> tuple[list[Session], list[str]]:
     base = datetime(2026, 1, 1, tzinfo=UTC)
     users = [f"w4-user-{index:03d}" for index in range(scale.w4_users)]
     sessions = [
         make_session(users[index % len(users)], base + timedelta(seconds=rng.randrange(10**7)))
         for index in range(scale.w4_sessions)
     ]
+    return sessions, users
+
+
+async def _create_concurrently(store: Store, sessions: list[Session], writers: int) -> None:
+    pending = iter(sessions)
+
+    async def creator() -> None:
+        for session in pending:  # one shared iterator: each session is created once
+            await store.create_session(session)
+
+    await asyncio.gather(*(creator() for _ in range(writers)))
+
+
+async def w4_list_sessions(stores: Sides, scale: Scale) -> dict[str, Figures]:
+    """Many sessions over many users; a user's 20 most recently active, on both sides at once.
+
+    Each question is asked of raw and project back to back, in a random order.
+    """
+    rng = random.Random(4)
+    sessions, users = _w4_sessions(scale, rng)
     expected: dict[str, list[str]] = {}
     for session in sorted(sessions, key=lambda s: (s.last_activity, s.id), reverse=True):
         assert session.user_id is not None
         expected.setdefault(session.user_id, []).append(str(session.id))
-    await warm_up(store, scale)
-    pending = iter(sessions)
-
-    async def creator() -> None:
-        for session in pending:
-            await store.create_session(session)
-
-    await asyncio.gather(*(creator() for _ in range(scale.writers)))
+    for store in stores.values():
+        await warm_up(store, scale)
+    for store in stores.values():  # the same inputs, each side in its own store
+        await _create_concurrently(store, sessions, scale.writers)
     asked = [rng.choice(users) for _ in range(scale.w4_reads)]
     for user in users[:10]:
-        await store.list_sessions(user, 20)
-    questions = iter(asked)
-    samples, results = await _timed_reads(
-        lambda: store.list_sessions(next(questions), 20), len(asked)
-    )
-    for user, result in zip(asked, results, strict=True):
-        check(result == expected[user][:20], f"list_sessions({user!r}, 20) is wrong")
-    p50, p99 = percentiles(samples)
-    return {"p50": p50, "p99": p99}
+        for store in stores.values():
+            await store.list_sessions(user, 20)
+    samples: dict[str, list[float]] = {side: [] for side in stores}
+    for user in asked:
+        for side in _sides_in_random_order(rng):
+            read = functools.partial(stores[side].list_sessions, user, 20)
+            result = await _timed(read, samples[side])
+            check(result == expected[user][:20], f"{side}: list_sessions({user!r}, 20) is wrong")
+    figures: dict[str, Figures] = {}
+    for side, timings in samples.items():
+        p50, p99 = percentiles(timings)
+        figures[side] = {"p50": p50, "p99": p99}
+    return figures
 
 
 async def w5_delete_session(store: Store, scale: Scale) -> Figures:
@@ -201,16 +241,19 @@ async def w6_bulk(store: Store, scale: Scale) -> Figures:
 
 @dataclass(frozen=True)
 class Workload:
+    """A workload run on one side at a time (``solo``), or on both at once (``interleaved``)."""
+
     key: str
     title: str
-    run: Callable[[Store, Scale], Awaitable[Figures]]
+    solo: Callable[[Store, Scale], Awaitable[Figures]] | None = None
+    interleaved: Callable[[Sides, Scale], Awaitable[dict[str, Figures]]] | None = None
 
 
 WORKLOADS: list[Workload] = [
-    Workload("W1", "append, one at a time", w1_append),
-    Workload("W2", "concurrent append", w2_concurrent_append),
-    Workload("W3", "recent 50 of a long session", w3_recent),
-    Workload("W4", "list a user's 20 sessions", w4_list_sessions),
-    Workload("W5", "delete a long session", w5_delete_session),
-    Workload("W6", "bulk create vs one at a time", w6_bulk),
+    Workload("W1", "append, one at a time", solo=w1_append),
+    Workload("W2", "concurrent append", solo=w2_concurrent_append),
+    Workload("W3", "recent 50 of a long session", interleaved=w3_recent),
+    Workload("W4", "list a user's 20 sessions", interleaved=w4_list_sessions),
+    Workload("W5", "delete a long session", solo=w5_delete_session),
+    Workload("W6", "bulk create vs one at a time", solo=w6_bulk),
 ]
