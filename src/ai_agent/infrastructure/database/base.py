@@ -19,14 +19,11 @@ implements only the private methods and never sees unchecked input. Errors (see
 from __future__ import annotations
 
 import asyncio
-import time
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
+from typing import ClassVar, Self
 from uuid import UUID
-
-from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from ai_agent.config.feature_flags import is_enabled
 from ai_agent.domain.models import (
@@ -36,58 +33,25 @@ from ai_agent.domain.models import (
     Message,
     Session,
     Tool,
-    UserId,
 )
-from ai_agent.infrastructure.database._copies import owned
-from ai_agent.infrastructure.database.contract import DEFAULT_LIST_LIMIT, MAX_LIMIT
+from ai_agent.infrastructure.database._arguments import ArgumentChecks, describe_validation_error
+from ai_agent.infrastructure.database._calls import CallRunner
+from ai_agent.infrastructure.database.contract import DEFAULT_LIST_LIMIT
 from ai_agent.infrastructure.database.errors import (
-    DuplicateError,
     OperationDisabledError,
     RepositoryConnectionError,
     RepositoryError,
-    RepositoryValidationError,
 )
 from ai_agent.infrastructure.database.metrics import RepositoryMetrics
-from ai_agent.infrastructure.database.retry import TRANSIENT_ERRORS, retry_transient
-
-if TYPE_CHECKING:
-    from ai_agent.config.sections import RetryPolicy
 
 __all__ = ["BaseRepository", "describe_validation_error"]
 
-T = TypeVar("T")
-M = TypeVar("M", bound=BaseModel)
-E = TypeVar("E", Session, Message, Agent, Tool, MCPServer, ExternalService)
 
-# Fields a repository may change after a create; a retried create compares the rest.
-_REPOSITORY_OWNED = {"updated_at", "message_count", "last_activity"}
-
-
-def _same_write(stored: BaseModel, written: BaseModel) -> bool:
-    return stored.model_dump(exclude=_REPOSITORY_OWNED) == written.model_dump(
-        exclude=_REPOSITORY_OWNED
-    )
-
-
-_USER_ID: TypeAdapter[str | None] = TypeAdapter(UserId | None)
-
-
-def describe_validation_error(exc: ValidationError) -> str:
-    """Render a pydantic error as one line without input values (they may hold secrets)."""
-    parts = []
-    for error in exc.errors(include_url=False, include_input=False, include_context=False):
-        location = ".".join(str(item) for item in error["loc"]) or "value"
-        parts.append(f"{location}: {error['msg']}")
-    return "; ".join(parts)
-
-
-class BaseRepository(ABC):
-    """Lifecycle, argument checks and error translation shared by every backend."""
+class BaseRepository(ArgumentChecks, CallRunner, ABC):
+    """Lifecycle, argument checks (:mod:`._arguments`), and running, retrying and timing
+    calls with one error translation (:mod:`._calls`), shared by every backend."""
 
     backend_name: ClassVar[str] = "repository"
-    #: How transient failures are retried; ``None`` never retries. Server backends set a
-    #: default, and the factory sets the one from ``RetrySettings``.
-    retry_policy: RetryPolicy | None = None
 
     def __init__(self) -> None:
         self._connected = False
@@ -161,170 +125,6 @@ class BaseRepository(ABC):
             f"cannot connect to {self.backend_name} at {self.display_url}: {type(exc).__name__}"
         )
 
-    # -- argument checks ---------------------------------------------------------------------
-
-    def _ensure_open(self) -> None:
-        if not self._connected:
-            raise RepositoryConnectionError(
-                f"{self.backend_name} repository is not connected; call connect() first"
-            )
-
-    def _entity(self, value: object, model: type[M]) -> M:
-        """Return a freshly validated copy of ``value`` sharing nothing mutable with it."""
-        self._ensure_open()
-        if not isinstance(value, model):
-            raise RepositoryValidationError(
-                f"expected a {model.__name__}, got {type(value).__name__}"
-            )
-        try:
-            # Validated once, here; owned() then copies the JSON fields (pydantic copies only
-            # their outer container), so a backend may keep or return the result as is. The
-            # validator reads __dict__ without changing it: model_validate(dict(...)) would
-            # add a copy and a Python frame (0.9 us of a 7 us validation).
-            valid: M = model.__pydantic_validator__.validate_python(value.__dict__)
-            return owned(valid)
-        except ValidationError as exc:
-            identity = value.__dict__.get("id")
-            which = f"{model.__name__} {identity}" if identity else model.__name__
-            raise RepositoryValidationError(
-                f"invalid {which}: {describe_validation_error(exc)}"
-            ) from None
-
-    def _entities(self, values: Sequence[Message]) -> list[Message]:
-        self._ensure_open()
-        if isinstance(values, str | bytes) or not isinstance(values, Sequence):
-            raise RepositoryValidationError(
-                f"expected a list of Message, got {type(values).__name__}"
-            )
-        checked = [self._entity(value, Message) for value in values]
-        seen: set[UUID] = set()
-        for message in checked:
-            if message.id in seen:
-                raise DuplicateError("message", "id", message.id)
-            seen.add(message.id)
-        return checked
-
-    def _key(self, value: object, entity: str) -> UUID:
-        self._ensure_open()
-        if isinstance(value, UUID):
-            return value
-        if isinstance(value, str):
-            try:
-                return UUID(value)
-            except ValueError:
-                pass
-        raise RepositoryValidationError(f"{entity} id must be a UUID, got {value!r:.80}")
-
-    def _page(self, limit: object, offset: object = 0) -> tuple[int, int]:
-        self._ensure_open()
-        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
-            raise RepositoryValidationError(
-                f"limit must be an integer from 1 to {MAX_LIMIT}, got {limit!r:.80}"
-            )
-        if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
-            raise RepositoryValidationError(f"offset must be an integer >= 0, got {offset!r:.80}")
-        return limit, offset
-
-    @staticmethod
-    def _flag(value: object, name: str) -> bool:
-        if not isinstance(value, bool):
-            raise RepositoryValidationError(f"{name} must be a bool, got {value!r:.80}")
-        return value
-
-    @staticmethod
-    def _user_id(value: object) -> str | None:
-        try:
-            return _USER_ID.validate_python(value, strict=True)
-        except ValidationError as exc:
-            raise RepositoryValidationError(
-                f"invalid user_id: {describe_validation_error(exc)}"
-            ) from None
-
-    async def _run(
-        self,
-        operation: Callable[..., Awaitable[T]],
-        *args: Any,
-        recover: Callable[[], Awaitable[T | None]] | None = None,
-        maybe_applied: Callable[[T], T] | None = None,
-    ) -> T:
-        """Run a backend operation; retry it while the failure is transient.
-
-        Retries follow ``retry_policy`` while the ``retries`` feature flag is on (see
-        :mod:`.retry`); ``recover`` turns a create that an earlier attempt did commit into a
-        success, and ``maybe_applied`` reads a retry's result once an earlier attempt's
-        connection broke (it may have done the work). While ``detailed_metrics`` is on, the
-        whole call (retries included) is one sample in :attr:`metrics`.
-        """
-        if not is_enabled("detailed_metrics"):
-            return await self._retrying(operation, args, recover, maybe_applied)
-        started = time.perf_counter()
-        name = operation.__name__.lstrip("_")
-        try:
-            result = await self._retrying(operation, args, recover, maybe_applied)
-        except BaseException as exc:
-            self.metrics.record(name, time.perf_counter() - started, exc)
-            raise
-        self.metrics.record(name, time.perf_counter() - started)
-        return result
-
-    async def _retrying(
-        self,
-        operation: Callable[..., Awaitable[T]],
-        args: tuple[Any, ...],
-        recover: Callable[[], Awaitable[T | None]] | None,
-        maybe_applied: Callable[[T], T] | None,
-    ) -> T:
-        try:
-            return await self._attempt(operation, args)
-        except TRANSIENT_ERRORS as exc:
-            policy = self.retry_policy
-            if policy is None or policy.max_attempts <= 1 or not is_enabled("retries"):
-                raise
-            return await retry_transient(
-                lambda: self._attempt(operation, args), policy, exc, recover, maybe_applied
-            )
-
-    async def _attempt(self, operation: Callable[..., Awaitable[T]], args: tuple[Any, ...]) -> T:
-        """Await one attempt, translating driver errors at this one boundary."""
-        try:
-            return await operation(*args)
-        except RepositoryError:
-            raise
-        except Exception as exc:
-            translated = self._translate_error(exc)
-            if translated is None:
-                raise
-            raise translated from exc
-
-    async def _create(
-        self,
-        create: Callable[[E], Awaitable[E]],
-        entity: E,
-        get: Callable[[UUID], Awaitable[E | None]],
-    ) -> E:
-        async def identical_copy() -> E | None:
-            stored = await self._attempt(get, (entity.id,))
-            return stored if stored is not None and _same_write(stored, entity) else None
-
-        return await self._run(create, entity, recover=identical_copy)
-
-    async def _run_delete(self, delete: Callable[[UUID], Awaitable[bool]], key: UUID) -> bool:
-        """Run a delete; one that finds nothing after an earlier attempt broke reports True.
-
-        The broken attempt may have deleted it: its caller deleted the record once, and must
-        not be told it was never there (see :mod:`.retry`).
-        """
-        return await self._run(delete, key, maybe_applied=lambda _found: True)
-
-    async def _identical_batch(self, messages: list[Message]) -> list[Message] | None:
-        stored = [await self._attempt(self._get_message, (message.id,)) for message in messages]
-        if all(
-            found is not None and _same_write(found, message)
-            for found, message in zip(stored, messages, strict=True)
-        ):
-            return [found for found in stored if found is not None]
-        return None
-
     # -- sessions ----------------------------------------------------------------------------
 
     async def create_session(self, session: Session) -> Session:
@@ -361,9 +161,11 @@ class BaseRepository(ABC):
         checked = self._entities(messages)
         if not checked:
             return []
-        return await self._run(
-            self._create_messages, checked, recover=lambda: self._identical_batch(checked)
-        )
+
+        async def identical_batch() -> list[Message] | None:
+            return await self._identical_batch(self._get_message, checked)
+
+        return await self._run(self._create_messages, checked, recover=identical_batch)
 
     async def get_message(self, message_id: UUID) -> Message | None:
         return await self._run(self._get_message, self._key(message_id, "message"))
@@ -483,9 +285,7 @@ class BaseRepository(ABC):
     @abstractmethod
     async def _ping(self) -> bool: ...
 
-    def _translate_error(self, exc: Exception) -> RepositoryError | None:
-        """Map a driver exception to the error tree; ``None`` lets it propagate (a bug)."""
-        return None
+    # _translate_error(exc) -> RepositoryError | None: see CallRunner (``None``: a bug).
 
     @abstractmethod
     async def _create_session(self, session: Session) -> Session: ...

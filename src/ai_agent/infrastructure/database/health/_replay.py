@@ -35,6 +35,7 @@ from ai_agent.domain.models import (
     Session,
     Tool,
 )
+from ai_agent.infrastructure.database._calls import same_write
 from ai_agent.infrastructure.database.contract import Repository
 from ai_agent.infrastructure.database.errors import (
     ConflictError,
@@ -57,8 +58,6 @@ _MODELS: dict[str, type[DomainModel]] = {
     "external_service": ExternalService,
 }
 _MESSAGES: TypeAdapter[list[Message]] = TypeAdapter(list[Message])
-# Fields a repository sets itself: a replayed create is "the same write" without them.
-_REPOSITORY_OWNED = {"updated_at", "message_count", "last_activity"}
 # Clearing order: a session's delete takes its messages with it.
 _CLEAR_ORDER = ("session", "message", "external_service", "tool", "agent", "mcp_server")
 
@@ -87,11 +86,6 @@ def _split(operation: str) -> tuple[str, str]:
     return verb, kind
 
 
-def _same_write(stored: BaseModel, written: BaseModel) -> bool:
-    exclude = _REPOSITORY_OWNED
-    return stored.model_dump(exclude=exclude) == written.model_dump(exclude=exclude)
-
-
 async def _create(primary: Repository, kind: str, entity: DomainModel) -> None:
     create: Method = getattr(primary, f"create_{kind}")
     get: Method = getattr(primary, f"get_{kind}")
@@ -99,7 +93,7 @@ async def _create(primary: Repository, kind: str, entity: DomainModel) -> None:
         await create(entity)
     except DuplicateError:
         stored = await get(entity.id)
-        if stored is None or not _same_write(stored, entity):
+        if stored is None or not same_write(stored, entity):
             raise
 
 

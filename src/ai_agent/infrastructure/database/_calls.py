@@ -1,0 +1,137 @@
+"""How :class:`~.base.BaseRepository` runs a backend operation: driver errors translated at
+one boundary, transient failures retried (:mod:`.retry`), creates and deletes whose earlier
+attempt may have been applied resolved, and each call timed while ``detailed_metrics`` is on
+(:mod:`.metrics`)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+from uuid import UUID
+
+from pydantic import BaseModel
+
+from ai_agent.config.feature_flags import is_enabled
+from ai_agent.domain.models import Agent, ExternalService, MCPServer, Message, Session, Tool
+from ai_agent.infrastructure.database.errors import RepositoryError
+from ai_agent.infrastructure.database.metrics import RepositoryMetrics
+from ai_agent.infrastructure.database.retry import TRANSIENT_ERRORS, retry_transient
+
+if TYPE_CHECKING:
+    from ai_agent.config.sections import RetryPolicy
+
+__all__ = ["REPOSITORY_OWNED", "CallRunner", "same_write"]
+
+T = TypeVar("T")
+E = TypeVar("E", Session, Message, Agent, Tool, MCPServer, ExternalService)
+
+#: Fields a repository may change after a create; a retried create compares the rest.
+REPOSITORY_OWNED = frozenset({"updated_at", "message_count", "last_activity"})
+
+
+def same_write(stored: BaseModel, written: BaseModel) -> bool:
+    """Whether ``stored`` is what writing ``written`` stores (repository-owned fields aside)."""
+    return stored.model_dump(exclude=set(REPOSITORY_OWNED)) == written.model_dump(
+        exclude=set(REPOSITORY_OWNED)
+    )
+
+
+class CallRunner:
+    """Runs the backend's private operations for the public methods."""
+
+    #: How transient failures are retried; ``None`` never retries. Server backends set a
+    #: default, and the factory sets the one from ``RetrySettings``.
+    retry_policy: RetryPolicy | None = None
+    metrics: RepositoryMetrics
+
+    def _translate_error(self, exc: Exception) -> RepositoryError | None:
+        """The backend's one translation of a driver exception (``None``: not a driver's)."""
+        return None
+
+    async def _run(
+        self,
+        operation: Callable[..., Awaitable[T]],
+        *args: Any,
+        recover: Callable[[], Awaitable[T | None]] | None = None,
+        maybe_applied: Callable[[T], T] | None = None,
+    ) -> T:
+        """Run a backend operation; retry it while the failure is transient.
+
+        Retries follow ``retry_policy`` while the ``retries`` feature flag is on (see
+        :mod:`.retry`); ``recover`` turns a create that an earlier attempt did commit into a
+        success, and ``maybe_applied`` reads a retry's result once an earlier attempt's
+        connection broke (it may have done the work). While ``detailed_metrics`` is on, the
+        whole call (retries included) is one sample in :attr:`metrics`.
+        """
+        if not is_enabled("detailed_metrics"):
+            return await self._retrying(operation, args, recover, maybe_applied)
+        started = time.perf_counter()
+        name = operation.__name__.lstrip("_")
+        try:
+            result = await self._retrying(operation, args, recover, maybe_applied)
+        except BaseException as exc:
+            self.metrics.record(name, time.perf_counter() - started, exc)
+            raise
+        self.metrics.record(name, time.perf_counter() - started)
+        return result
+
+    async def _retrying(
+        self,
+        operation: Callable[..., Awaitable[T]],
+        args: tuple[Any, ...],
+        recover: Callable[[], Awaitable[T | None]] | None,
+        maybe_applied: Callable[[T], T] | None,
+    ) -> T:
+        try:
+            return await self._attempt(operation, args)
+        except TRANSIENT_ERRORS as exc:
+            policy = self.retry_policy
+            if policy is None or policy.max_attempts <= 1 or not is_enabled("retries"):
+                raise
+            return await retry_transient(
+                lambda: self._attempt(operation, args), policy, exc, recover, maybe_applied
+            )
+
+    async def _attempt(self, operation: Callable[..., Awaitable[T]], args: tuple[Any, ...]) -> T:
+        """Await one attempt, translating driver errors at this one boundary."""
+        try:
+            return await operation(*args)
+        except RepositoryError:
+            raise
+        except Exception as exc:
+            translated = self._translate_error(exc)
+            if translated is None:
+                raise
+            raise translated from exc
+
+    async def _create(
+        self,
+        create: Callable[[E], Awaitable[E]],
+        entity: E,
+        get: Callable[[UUID], Awaitable[E | None]],
+    ) -> E:
+        async def identical_copy() -> E | None:
+            stored = await self._attempt(get, (entity.id,))
+            return stored if stored is not None and same_write(stored, entity) else None
+
+        return await self._run(create, entity, recover=identical_copy)
+
+    async def _run_delete(self, delete: Callable[[UUID], Awaitable[bool]], key: UUID) -> bool:
+        """Run a delete; one that finds nothing after an earlier attempt broke reports True.
+
+        The broken attempt may have deleted it: its caller deleted the record once, and must
+        not be told it was never there (see :mod:`.retry`).
+        """
+        return await self._run(delete, key, maybe_applied=lambda _found: True)
+
+    async def _identical_batch(
+        self, get: Callable[[UUID], Awaitable[Message | None]], messages: list[Message]
+    ) -> list[Message] | None:
+        stored = [await self._attempt(get, (message.id,)) for message in messages]
+        if all(
+            found is not None and same_write(found, message)
+            for found, message in zip(stored, messages, strict=True)
+        ):
+            return [found for found in stored if found is not None]
+        return None
