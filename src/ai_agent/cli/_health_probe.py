@@ -16,9 +16,6 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote
 
-from alembic.script import ScriptDirectory
-from alembic.util import CommandError as AlembicError
-
 from ai_agent.config.application import ApplicationSettings
 from ai_agent.config.redaction import redact_text
 from ai_agent.infrastructure.database import migrations
@@ -202,16 +199,7 @@ async def _schema(repository: BaseRepository) -> Schema:
         return Schema(current, head, "up to date")
     if current is None:
         return Schema(None, head, "none")
-    return Schema(current, head, "behind" if _known(current) else "unknown")
-
-
-def _known(revision: str) -> bool:
-    """Whether this version of ai-agent ships ``revision`` (else a newer release migrated)."""
-    scripts = ScriptDirectory.from_config(migrations.alembic_config())
-    try:
-        return scripts.get_revision(revision) is not None
-    except AlembicError:
-        return False
+    return Schema(current, head, "behind" if migrations.is_known_revision(current) else "unknown")
 
 
 async def probe_backend(

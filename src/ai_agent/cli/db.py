@@ -26,8 +26,6 @@ from pathlib import Path
 from typing import Annotated, NamedTuple, NoReturn, TypeVar
 
 import typer
-from alembic.script import ScriptDirectory
-from alembic.util import CommandError as AlembicError
 from rich.console import Console
 from sqlalchemy.engine import URL
 
@@ -193,15 +191,6 @@ async def _revision(target: Target) -> Observed:
         raise
 
 
-def _known(revision: str) -> bool:
-    """Whether this version of ai-agent ships ``revision``."""
-    scripts = ScriptDirectory.from_config(migrations.alembic_config())
-    try:
-        return scripts.get_revision(revision) is not None
-    except AlembicError:
-        return False
-
-
 def _unknown(target: Target, revision: str) -> str:
     return (
         f"{target.shown} is at revision {revision}, which this version of ai-agent does not "
@@ -221,7 +210,7 @@ async def _migrate(target: Target) -> tuple[str | None, str | None, bool]:
     elif target.is_postgresql:
         created = await migrations.ensure_database(target.url)
     before = (await _revision(target)).revision
-    if before is not None and not _known(before):
+    if before is not None and not migrations.is_known_revision(before):
         raise Failure(_unknown(target, before))
     await migrations.upgrade(target.url)
     after = await migrations.current_revision(target.url)
@@ -320,7 +309,7 @@ def check(
     head = migrations.head_revision()
     observed = _run(target, f"Checking {target.shown}...", _revision(target), timeout)
     current = observed.revision
-    if current is not None and not _known(current):
+    if current is not None and not migrations.is_known_revision(current):
         _fail(f"Not ready: {_unknown(target, current)}")
     if current != head:
         _fail(
@@ -346,7 +335,7 @@ def status(
         state = "up to date"
     elif current is None:
         state = "no schema yet: run `ai-agent db migrate`"
-    elif not _known(current):
+    elif not migrations.is_known_revision(current):
         state = "unknown revision: migrated by a newer release of ai-agent?"
     else:
         state = "not at head: run `ai-agent db migrate`"

@@ -27,6 +27,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import event, exc, text
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -45,6 +46,7 @@ __all__ = [
     "downgrade",
     "ensure_database",
     "head_revision",
+    "is_known_revision",
     "settings_url",
     "sql_url",
     "upgrade",
@@ -107,6 +109,15 @@ def head_revision() -> str:
     if head is None:  # pragma: no cover - the package always ships revision 0001
         raise RepositoryError("no migration revisions are installed")
     return head
+
+
+def is_known_revision(revision: str) -> bool:
+    """Whether this version of ai-agent ships ``revision`` (else a newer release migrated)."""
+    scripts = ScriptDirectory.from_config(alembic_config())
+    try:
+        return scripts.get_revision(revision) is not None
+    except CommandError:
+        return False
 
 
 def create_engine(url: str | URL) -> AsyncEngine:
