@@ -180,6 +180,11 @@ class Store:
         Sent once more, at once, after a connection error (see the module docstring): the
         failed connection is gone by then, so the second try gets a fresh one.
         """
+        if self._permits is None:  # no context manager on the hot path: the pool waits
+            try:
+                return await command(self.client)
+            except self._resend_on:
+                return await command(self.client)
         async with self._admitted():
             try:
                 return await command(self.client)
@@ -188,6 +193,8 @@ class Store:
 
     async def script(self, script: AsyncScript, keys: list[str], args: list[Any]) -> Any:
         """Run a script once: it may write, so only the caller's retry loop may repeat it."""
+        if self._permits is None:
+            return await script(keys=keys, args=args)
         async with self._admitted():
             return await script(keys=keys, args=args)
 
@@ -202,9 +209,11 @@ class Store:
             build(pipeline)
             return list(await pipeline.execute())
 
-    def header(self, now: float) -> list[Any]:
-        """ARGV[1..10] of every session script (see ``lua/session_prelude.lua``)."""
-        return ["0" if self.cluster else "1", self.ttl, int(now), *self.keys.templates()]
+    @staticmethod
+    def header(now: float) -> list[Any]:
+        """ARGV[1] of every session script (see ``lua/session_prelude.lua``); the rest of
+        what they need is rendered into their source (``scripts.session_constants``)."""
+        return [int(now)]
 
 
 def translate_error(exc: Exception, where: str) -> RepositoryError | None:

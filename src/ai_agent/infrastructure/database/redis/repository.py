@@ -23,7 +23,7 @@ from ai_agent.infrastructure.database.redis.client import (
 )
 from ai_agent.infrastructure.database.redis.keys import KeySpace
 from ai_agent.infrastructure.database.redis.messages import Messages
-from ai_agent.infrastructure.database.redis.scripts import Scripts
+from ai_agent.infrastructure.database.redis.scripts import Scripts, session_constants
 from ai_agent.infrastructure.database.redis.sessions import Sessions
 
 __all__ = ["RedisRepository"]
@@ -116,7 +116,12 @@ class RedisRepository(BaseRepository):
             if isinstance(client, RedisCluster):
                 await client.initialize()
             await client.ping()
-            scripts = Scripts.register(client)
+            constants = session_constants(
+                self.keys,
+                single=not isinstance(client, RedisCluster),
+                ttl=self.settings.session_ttl,
+            )
+            scripts = Scripts.register(client, constants)
             await scripts.load(client)
         except BaseException:
             if self._given is None:

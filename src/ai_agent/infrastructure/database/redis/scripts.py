@@ -1,9 +1,12 @@
 """The Lua scripts, one per multi-key operation, loaded once and run by EVALSHA.
 
 Sources live in ``lua/``; session scripts get ``session_prelude.lua`` and catalog writes
-``catalog_prelude.lua`` prepended. redis-py's ``AsyncScript`` sends EVALSHA and, on
-``NOSCRIPT`` (a restarted or failed-over server forgot the script), loads it again and retries,
-so a server restart never surfaces as an error here.
+``catalog_prelude.lua`` prepended. What is fixed for a repository (its key templates, its TTL,
+single server or cluster) is rendered into the session scripts' source as Lua constants
+(:func:`session_constants`), so each call sends only its own keys and arguments: the same
+server then holds one version of a script per key prefix and TTL. redis-py's
+``AsyncScript`` sends EVALSHA and, on ``NOSCRIPT`` (a restarted or failed-over server forgot
+the script), loads it again and retries, so a server restart never surfaces as an error here.
 
 Scripts never raise for expected outcomes: they reply ``['ok', ...]`` or a structured code such
 as ``['not_found', 'session', <id>]``, which :func:`outcome` turns into the error tree.
@@ -25,7 +28,9 @@ from ai_agent.infrastructure.database.errors import (
 if TYPE_CHECKING:
     from redis.commands.core import AsyncScript
 
-__all__ = ["SESSION_SCRIPTS", "Scripts", "outcome"]
+    from ai_agent.infrastructure.database.redis.keys import KeySpace
+
+__all__ = ["SESSION_SCRIPTS", "Scripts", "outcome", "session_constants"]
 
 SESSION_SCRIPTS = (
     "create_session",
@@ -54,10 +59,11 @@ def _source(name: str) -> str:
     return (files(__package__) / "lua" / f"{name}.lua").read_text(encoding="utf-8")
 
 
-def source(name: str) -> str:
-    """The full text of script ``name``, prelude included."""
+def source(name: str, constants: str) -> str:
+    """The full text of script ``name``: prelude (after ``constants``, for session scripts)
+    included."""
     if name in SESSION_SCRIPTS:
-        return _source("session_prelude") + "\n" + _source(name)
+        return "\n".join((constants, _source("session_prelude"), _source(name)))
     if name in _CATALOG_SCRIPTS:
         return _source("catalog_prelude") + "\n" + _source(name)
     return _source(name)
@@ -82,14 +88,34 @@ class Scripts:
     swap_pointer: AsyncScript
 
     @classmethod
-    def register(cls, client: Any) -> Scripts:
-        return cls(**{name: client.register_script(source(name)) for name in _ALL})
+    def register(cls, client: Any, constants: str) -> Scripts:
+        """``constants``: :func:`session_constants` of the repository."""
+        return cls(**{name: client.register_script(source(name, constants)) for name in _ALL})
 
     async def load(self, client: Any) -> None:
         """SCRIPT LOAD every script (every primary of a cluster), so first calls take one
         round trip; a server that forgets them later is handled by ``AsyncScript``."""
         for name in _ALL:
-            await client.script_load(source(name))
+            await client.script_load(getattr(self, name).script)
+
+
+def session_constants(keys: KeySpace, *, single: bool, ttl: int) -> str:
+    """The Lua constants ``session_prelude.lua`` expects, for one repository."""
+    session, messages, order, replies, pointer, user, sessions = map(_lua, keys.templates())
+    return (
+        f"local SINGLE, TTL = {'true' if single else 'false'}, {int(ttl)}\n"
+        f"local T_SESSION, T_MESSAGES = {session}, {messages}\n"
+        f"local T_ORDER, T_REPLIES = {order}, {replies}\n"
+        f"local T_POINTER, T_USER, K_SESSIONS = {pointer}, {user}, {sessions}"
+    )
+
+
+def _lua(text: str) -> str:
+    """``text`` as a Lua string literal: every byte but the plainest as a decimal escape, so
+    no prefix can end the literal or inject code."""
+    plain = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789:-_.%")
+    body = "".join(chr(b) if b in plain else f"\\{b:03d}" for b in text.encode("utf-8"))
+    return f"'{body}'"
 
 
 def outcome(reply: Any, entity: str) -> list[Any]:

@@ -1,7 +1,7 @@
--- create_messages: ARGV[11] '1' = validate only, [12] pointer suffix ('|' .. µs), then five
+-- create_messages: ARGV[2] '1' = validate only, [3] pointer suffix ('|' .. µs), then five
 -- per message, in list order: sid, mid, created (µs), parent ('' for none), JSON body.
 -- Validates the whole batch before writing anything, so a failure stores nothing.
-local CHECK_ONLY, SUFFIX, FIRST = ARGV[11] == '1', ARGV[12], 13
+local CHECK_ONLY, SUFFIX, FIRST = ARGV[2] == '1', ARGV[3], 4
 local count = (#ARGV - FIRST + 1) / 5
 
 local function field(i, n) return ARGV[FIRST + 5 * i + n] end

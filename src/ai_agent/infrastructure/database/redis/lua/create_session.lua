@@ -1,6 +1,6 @@
--- create_session: ARGV[11] sid, [12] doc, [13] created, [14] activity, [15] has user, [16] user
-local sid, doc, created, activity = ARGV[11], ARGV[12], ARGV[13], ARGV[14]
-local user = ARGV[15] == '1' and ARGV[16] or nil
+-- create_session: ARGV[2] sid, [3] doc, [4] created, [5] activity, [6] has user, [7] user
+local sid, doc, created, activity = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local user = ARGV[6] == '1' and ARGV[7] or nil
 local skey = key(T_SESSION, sid)
 if redis.call('EXISTS', skey) == 1 then return { 'duplicate', 'session', sid } end
 redis.call('HSET', skey, 'doc', doc, 'created', created, 'activity', activity,

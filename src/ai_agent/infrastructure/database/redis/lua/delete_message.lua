@@ -1,6 +1,6 @@
--- delete_message: ARGV[11] sid, [12] mid. Decrements the session's count and clears the
+-- delete_message: ARGV[2] sid, [3] mid. Decrements the session's count and clears the
 -- parent of every reply to the message.
-local sid, mid = ARGV[11], ARGV[12]
+local sid, mid = ARGV[2], ARGV[3]
 local messages, skey = key(T_MESSAGES, sid), key(T_SESSION, sid)
 local old = redis.call('EXISTS', skey) == 1 and redis.call('HGET', messages, mid)
 if not old then return { 'missing' } end

@@ -1,6 +1,6 @@
--- delete_session: ARGV[11] sid. Removes the session, every message and, on a single server,
+-- delete_session: ARGV[2] sid. Removes the session, every message and, on a single server,
 -- its index entries and message pointers. Replies 'ok', has user, user, then message ids.
-local sid = ARGV[11]
+local sid = ARGV[2]
 local skey = key(T_SESSION, sid)
 if redis.call('EXISTS', skey) == 0 then
   if SINGLE then redis.call('ZREM', K_SESSIONS, sid) end  -- an expired session's entry

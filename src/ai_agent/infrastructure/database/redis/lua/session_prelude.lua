@@ -1,15 +1,14 @@
--- Shared head of every session script (scripts.py prepends it).
--- ARGV[1] '1' on a single server: the script then also maintains the cross-slot keys
+-- Shared head of every session script (scripts.py prepends it, after the constants of one
+-- repository, rendered into the source at load time so no call sends them):
+-- SINGLE  true on a single server: the script then also maintains the cross-slot keys
 --         (session indexes, message pointers), which it derives from the templates below;
---         on a cluster ('0') it touches only the session's own slot and returns what the
---         caller needs to finish the cross-slot part.
--- ARGV[2] session TTL in seconds (0 = never expire), ARGV[3] now in seconds,
--- ARGV[4..10] key templates (keys.py: KeySpace.templates); operation arguments from ARGV[11].
-local SINGLE = ARGV[1] == '1'
-local TTL = tonumber(ARGV[2])
-local NOW = tonumber(ARGV[3])
-local T_SESSION, T_MESSAGES, T_ORDER, T_REPLIES = ARGV[4], ARGV[5], ARGV[6], ARGV[7]
-local T_POINTER, T_USER, K_SESSIONS = ARGV[8], ARGV[9], ARGV[10]
+--         on a cluster it touches only the session's own slot and returns what the caller
+--         needs to finish the cross-slot part.
+-- TTL     session TTL in seconds (0 = never expire);
+-- T_SESSION, T_MESSAGES, T_ORDER, T_REPLIES, T_POINTER, T_USER: key templates, K_SESSIONS
+--         the global index (keys.py: KeySpace.templates).
+-- ARGV[1] now in seconds; operation arguments from ARGV[2].
+local NOW = tonumber(ARGV[1])
 local NUL = '\0'
 local ID_LEN = 36  -- canonical UUID strings: fixed width, so id lists need no separator
 

@@ -1,6 +1,6 @@
--- update_message: ARGV[11] sid, [12] mid, [13] parent ('' for none), [14] JSON body.
+-- update_message: ARGV[2] sid, [3] mid, [4] parent ('' for none), [5] JSON body.
 -- Keeps the stored created_at (replied first); a new parent must be in the same session.
-local sid, mid, parent, body = ARGV[11], ARGV[12], ARGV[13], ARGV[14]
+local sid, mid, parent, body = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local messages = key(T_MESSAGES, sid)
 local old = redis.call('EXISTS', key(T_SESSION, sid)) == 1 and redis.call('HGET', messages, mid)
 if not old then return { 'not_found', 'message', mid } end

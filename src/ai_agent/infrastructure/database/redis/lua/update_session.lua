@@ -1,8 +1,8 @@
--- update_session: ARGV[11] sid, [12] doc, [13] activity, [14] has user, [15] user.
+-- update_session: ARGV[2] sid, [3] doc, [4] activity, [5] has user, [6] user.
 -- Keeps created, count and seq; the caller's last_activity wins (it may move backwards).
 -- Replies 'ok', the session state, old has user, old user, stored created, stored count.
-local sid, doc, activity = ARGV[11], ARGV[12], ARGV[13]
-local user = ARGV[14] == '1' and ARGV[15] or nil
+local sid, doc, activity = ARGV[2], ARGV[3], ARGV[4]
+local user = ARGV[5] == '1' and ARGV[6] or nil
 local skey = key(T_SESSION, sid)
 if redis.call('EXISTS', skey) == 0 then return { 'not_found', 'session', sid } end
 local old_user = redis.call('HGET', skey, 'user')
