@@ -1,19 +1,25 @@
 -- create_messages: ARGV[2] '1' = validate only, [3] pointer suffix ('|' .. µs), then five
 -- per message, in list order: sid, mid, created (µs), parent ('' for none), JSON body.
 -- Validates the whole batch before writing anything, so a failure stores nothing.
+-- Each session hash is read once (HMGET) and written once (HSET): the counters and
+-- last_activity are kept in Lua meanwhile (the script runs atomically), which saves the
+-- EXISTS, HINCRBY x2, HGET/HSET activity and state re-reads of one call per field.
 local CHECK_ONLY, SUFFIX, FIRST = ARGV[2] == '1', ARGV[3], 4
 local count = (#ARGV - FIRST + 1) / 5
 
 local function field(i, n) return ARGV[FIRST + 5 * i + n] end
 
-local seen, checked = {}, {}
+local seen, states, order = {}, {}, {}
 for i = 0, count - 1 do
   local sid, mid, parent = field(i, 0), field(i, 1), field(i, 3)
-  if not checked[sid] then
-    if redis.call('EXISTS', key(T_SESSION, sid)) == 0 then
-      return { 'not_found', 'session', sid }
-    end
-    checked[sid] = true
+  if not states[sid] then
+    local row = redis.call('HMGET', key(T_SESSION, sid), 'activity', 'user', 'ptr', 'seq', 'count')
+    if not row[1] then return { 'not_found', 'session', sid } end
+    states[sid] = {
+      activity = row[1], user = row[2], ptr = row[3],
+      seq = tonumber(row[4] or 0), count = tonumber(row[5] or 0),
+    }
+    order[#order + 1] = sid
   end
   local messages = key(T_MESSAGES, sid)
   if redis.call('HEXISTS', messages, mid) == 1 then return { 'duplicate', 'message', mid } end
@@ -31,29 +37,34 @@ for i = 0, count - 1 do
 end
 if CHECK_ONLY then return { 'ok' } end
 
-local sessions = {}
 for i = 0, count - 1 do
   local sid, mid, created, parent = field(i, 0), field(i, 1), field(i, 2), field(i, 3)
-  local skey = key(T_SESSION, sid)
+  local state = states[sid]
+  state.seq = state.seq + 1
+  state.count = state.count + 1
   redis.call('HSET', key(T_MESSAGES, sid), mid, created .. NUL .. parent .. NUL .. field(i, 4))
-  redis.call('ZADD', key(T_ORDER, sid), redis.call('HINCRBY', skey, 'seq', 1), mid)
+  redis.call('ZADD', key(T_ORDER, sid), state.seq, mid)
   add_reply(sid, parent, mid)
-  redis.call('HINCRBY', skey, 'count', 1)
-  if int_cmp(created, redis.call('HGET', skey, 'activity')) > 0 then
-    redis.call('HSET', skey, 'activity', created)
-  end
+  if int_cmp(created, state.activity) > 0 then state.activity = created end
   if SINGLE then set_pointer(mid, sid .. SUFFIX) end
-  if not sessions[sid] then
-    sessions[sid] = true
-    sessions[#sessions + 1] = sid
-  end
 end
 
 local reply = { 'ok' }
-for _, sid in ipairs(sessions) do
+for _, sid in ipairs(order) do
+  local state = states[sid]
+  local skey = key(T_SESSION, sid)
+  local due = pointers_due_at(skey, state.ptr)
+  -- %d: a Lua number would be written as %.14g, which turns big counters into exponents
+  local fields = { 'seq', string.format('%d', state.seq), 'count', string.format('%d', state.count),
+    'activity', state.activity }
+  if due == 1 and TTL > 0 then
+    fields[#fields + 1] = 'ptr'
+    fields[#fields + 1] = NOW
+  end
+  redis.call('HSET', skey, unpack(fields))
   touch_session(sid)
-  local state = session_state(sid)
-  if SINGLE then index_session(sid, state[2], state[3] == 1 and state[4] or nil, 'gt') end
-  for _, value in ipairs(state) do reply[#reply + 1] = value end
+  if SINGLE then index_session(sid, state.activity, state.user, 'gt') end
+  local values = { sid, state.activity, state.user and 1 or 0, state.user or '', due }
+  for _, value in ipairs(values) do reply[#reply + 1] = value end
 end
 return reply

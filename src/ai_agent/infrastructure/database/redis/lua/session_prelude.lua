@@ -70,15 +70,21 @@ end
 -- Message pointers live 2 x TTL and are re-armed (by the caller, in batches) whenever a
 -- write finds the last re-arm TTL/2 or more ago: cheap per write, and never shorter-lived
 -- than the session. Returns 1 when the caller must re-arm this session's pointers now.
-local function pointers_due(skey)
-  local last = redis.call('HGET', skey, 'ptr')
+-- `last` is the session's 'ptr' field; with a TTL, the script records NOW there when due
+-- (create_messages folds that into its own HSET of the session hash).
+local function pointers_due_at(skey, last)
   if TTL > 0 then
     if last and NOW - tonumber(last) < TTL / 2 then return 0 end
-    redis.call('HSET', skey, 'ptr', NOW)
     return 1
   end
   if last then redis.call('HDEL', skey, 'ptr'); return 1 end
   return 0
+end
+
+local function pointers_due(skey)
+  local due = pointers_due_at(skey, redis.call('HGET', skey, 'ptr'))
+  if due == 1 and TTL > 0 then redis.call('HSET', skey, 'ptr', NOW) end
+  return due
 end
 
 local function set_pointer(mid, value)
