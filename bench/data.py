@@ -129,8 +129,18 @@ async def seed(store: Store, messages: Sequence[Message], batch: int) -> None:
         await store.append_many(messages[start : start + batch])
 
 
-async def check_session(store: Store, session_id: UUID, expected: Sequence[Message]) -> None:
+async def check_session(
+    store: Store, session_id: UUID, expected: Sequence[Message], side: str = ""
+) -> None:
+    """The session holds ``expected``, newest 50 in order; ``side`` prefixes a failure."""
+    prefix = f"{side}: " if side else ""
     count = await store.message_count(session_id)
-    check(count == len(expected), f"session holds {count} messages, expected {len(expected)}")
+    check(
+        count == len(expected),
+        f"{prefix}session holds {count} messages, expected {len(expected)}",
+    )
     newest = await store.recent(session_id, 50)
-    check(newest == ids(expected[-50:]), "recent(50) is not the newest 50 in insertion order")
+    check(
+        newest == ids(expected[-50:]),
+        f"{prefix}recent(50) is not the newest 50 in insertion order",
+    )

@@ -66,7 +66,7 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         metavar="DIR",
         help="cProfile the project side of each workload into DIR/<backend>-<W>-project.prof "
-        "(W3, W4 interleave both sides: DIR/<backend>-<W>-raw+project.prof); the figures "
+        "(W1, W3, W4 interleave both sides: DIR/<backend>-<W>-raw+project.prof); the figures "
         "profiled are then inflated by the profiler",
     )
     parser.add_argument(
@@ -200,11 +200,10 @@ async def _run_workload(
 async def _prime(backend: Backend) -> None:
     """Run small-scale W1 on both sides, untimed: a freshly started server (allocator, AOF,
     caches) would otherwise slow whichever side runs first, and raw always runs first."""
-    prime = WORKLOADS[0].solo
+    prime = WORKLOADS[0].interleaved
     assert prime is not None
-    for opener in (backend.raw, backend.project):
-        async with opener() as store:
-            await prime(store, SCALES["small"])
+    async with backend.raw() as raw, backend.project() as project:
+        await prime({"raw": raw, "project": project}, SCALES["small"])
 
 
 def _revision() -> str:

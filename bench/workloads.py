@@ -4,16 +4,17 @@ A workload gets a fresh, empty store, builds its inputs (never timed), warms the
 separate session, times its operations, then checks the results: a wrong count or order raises
 :class:`CheckFailed`, which fails the run. Each returns a flat dict of figures.
 
-The latency workloads (W3, W4) get both sides' fresh stores at once, seed each with the same
-inputs, warm each up alike, then time raw and project reads back to back, in a random order per
-pair: the two sides' percentiles, and so their ratio, come from the same time window, immune to
-load drift on a shared machine. They return figures per side.
+W1, W3 and W4 get both sides' fresh stores at once, seed each with the same inputs, warm each
+up alike, then alternate between raw and project (W3, W4: read by read; W1: slices of 250
+appends), in a random order per pair: the two sides' figures, and so their ratio, come from the
+same time window, immune to load drift on a shared machine. They return figures per side.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import math
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -41,24 +42,42 @@ __all__ = ["SIDES", "WORKLOADS", "Sides", "Workload"]
 SIDES = ("raw", "project")
 # Both sides' stores, open at once, for a workload that interleaves them: side -> store.
 Sides = Mapping[str, Store]
+# W1 appends per slice before switching sides: long enough that switching costs nothing,
+# short enough that both sides see the same machine load.
+_W1_SLICE = 250
 
 
-async def w1_append(store: Store, scale: Scale) -> Figures:
-    """One session, messages appended one at a time."""
+async def w1_append(stores: Sides, scale: Scale) -> dict[str, Figures]:
+    """One session per side, messages appended one at a time, in alternating slices.
+
+    Each slice of appends goes to one side, then the same slice to the other, in a random order
+    per pair; a side's rate is its appends over its own slices' time, its flatness the time of
+    its last ``w1_block`` appends over its first.
+    """
     session = make_session("w1")
     messages = make_messages(session.id, scale.w1_messages)
-    await warm_up(store, scale)
-    await store.create_session(session)
-    blocks: list[float] = []
-    started = time.perf_counter()
-    for start in range(0, len(messages), scale.w1_block):
-        block_started = time.perf_counter()
-        for message in messages[start : start + scale.w1_block]:
-            await store.append(message)
-        blocks.append(time.perf_counter() - block_started)
-    elapsed = time.perf_counter() - started
-    await check_session(store, session.id, messages)
-    return {"msg_per_s": len(messages) / elapsed, "last_over_first": blocks[-1] / blocks[0]}
+    for store in stores.values():
+        await warm_up(store, scale)
+        await store.create_session(session)
+    step = math.gcd(_W1_SLICE, scale.w1_block)  # slices tile each block exactly
+    rng = random.Random(1)
+    slices: dict[str, list[float]] = {side: [] for side in stores}
+    for start in range(0, len(messages), step):
+        for side in _sides_in_random_order(rng):
+            started = time.perf_counter()
+            for message in messages[start : start + step]:
+                await stores[side].append(message)
+            slices[side].append(time.perf_counter() - started)
+    figures: dict[str, Figures] = {}
+    per_block = scale.w1_block // step
+    for side, timings in slices.items():
+        await check_session(stores[side], session.id, messages, side)
+        blocks = [sum(timings[i : i + per_block]) for i in range(0, len(timings), per_block)]
+        figures[side] = {
+            "msg_per_s": len(messages) / sum(timings),
+            "last_over_first": blocks[-1] / blocks[0],
+        }
+    return figures
 
 
 async def w2_concurrent_append(store: Store, scale: Scale) -> Figures:
@@ -250,7 +269,7 @@ class Workload:
 
 
 WORKLOADS: list[Workload] = [
-    Workload("W1", "append, one at a time", solo=w1_append),
+    Workload("W1", "append, one at a time", interleaved=w1_append),
     Workload("W2", "concurrent append", solo=w2_concurrent_append),
     Workload("W3", "recent 50 of a long session", interleaved=w3_recent),
     Workload("W4", "list a user's 20 sessions", interleaved=w4_list_sessions),

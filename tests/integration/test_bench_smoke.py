@@ -2,6 +2,7 @@
 
 Correctness only: the run must exit 0 and record every workload of every backend with its
 checks passed and its figures present. Timings are never asserted (the machine is shared).
+The workloads that interleave both sides must still fail on a wrong result from either side.
 PostgreSQL runs in a database of its own on the session server (the bench truncates its
 tables), dropped afterwards; Redis keys live under fresh prefixes the bench deletes.
 """
@@ -15,11 +16,19 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
+from uuid import UUID
 
 import asyncpg
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:  # `bench` is a folder of the checkout, not an installed package
+    sys.path.insert(0, str(ROOT))
+
+from bench.data import SCALES, CheckFailed  # noqa: E402
+from bench.raw_memory import RawMemoryStore  # noqa: E402
+from bench.workloads import SIDES, WORKLOADS, Workload  # noqa: E402
+
 BACKENDS = ("memory", "sqlite", "redis", "postgresql")
 FIGURES = {
     "W1": {"msg_per_s", "last_over_first"},
@@ -70,3 +79,25 @@ def test_small_bench_runs_every_workload_correctly(
                 assert set(workload[side]) == FIGURES[key], (backend, key, side)
                 assert all(value > 0 for value in workload[side].values()), (backend, key, side)
     assert all("met" in verdict for verdict in results["targets"])
+
+
+class _WrongStore(RawMemoryStore):
+    """A real in-memory store that answers reads in the wrong order."""
+
+    async def recent(self, session_id: UUID, limit: int) -> list[str]:
+        return list(reversed(await super().recent(session_id, limit)))
+
+    async def list_sessions(self, user_id: str, limit: int) -> list[str]:
+        return list(reversed(await super().list_sessions(user_id, limit)))
+
+
+INTERLEAVED = [w for w in WORKLOADS if w.interleaved is not None]
+
+
+@pytest.mark.parametrize("wrong", SIDES)
+@pytest.mark.parametrize("workload", INTERLEAVED, ids=[w.key for w in INTERLEAVED])
+async def test_interleaved_workload_fails_on_a_wrong_result(workload: Workload, wrong: str) -> None:
+    assert workload.interleaved is not None
+    stores = {side: _WrongStore() if side == wrong else RawMemoryStore() for side in SIDES}
+    with pytest.raises(CheckFailed, match=f"^{wrong}: "):
+        await workload.interleaved(stores, SCALES["small"])
