@@ -57,7 +57,7 @@ class Messages:
         keys = [self.keys.order(session_id), self.keys.messages(session_id)]
         args = [start, stop, 1 if newest_first else 0]
         reply = await self.store.script(self.store.scripts.read_messages, keys, args)
-        return [codec.decode_message(frame) for frame in reply[1::2]]
+        return [codec.decode_message(frame) for frame in reply]
 
     # -- create ------------------------------------------------------------------------------
 

@@ -64,6 +64,8 @@ def source(name: str, constants: str) -> str:
     included."""
     if name in SESSION_SCRIPTS:
         return "\n".join((constants, _source("session_prelude"), _source(name)))
+    if name == "list_sessions":
+        return "\n".join((constants, _source(name)))
     if name in _CATALOG_SCRIPTS:
         return _source("catalog_prelude") + "\n" + _source(name)
     return _source(name)

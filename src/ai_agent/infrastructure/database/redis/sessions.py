@@ -196,7 +196,7 @@ class Sessions:
                 if session is None:
                     dead.append(sid)
                 elif user_id is not None and session.user_id != user_id:
-                    foreign.append(sid)
+                    foreign.append(sid or str(session.id))
                 else:
                     live.append(session)
                     if not cluster:  # atomic scripts keep a single server's scores exact
@@ -210,23 +210,29 @@ class Sessions:
     async def _entries(
         self, index: str, start: int, stop: int
     ) -> list[tuple[str, float, Session | None]]:
-        """Ranks ``start..stop`` of ``index``, newest first: id, score, session (if alive)."""
+        """Ranks ``start..stop`` of ``index``, newest first: id, score, session (if alive).
+
+        On a single server a live session's id is ``''`` (it is in the session) and every
+        score 0: only a cluster needs them.
+        """
         if self.store.cluster:  # the sessions live in other slots: two steps
-            entries: list[tuple[str, float]] = await self.store.call(
+            scored: list[tuple[str, float]] = await self.store.call(
                 partial(_zrevrange_with_scores, index, start, stop)
             )
-            sessions = await self._fetch(entries) if entries else []
-            return [(s, score, x) for (s, score), x in zip(entries, sessions, strict=True)]
-        fields = codec.SESSION_FIELDS
-        args: list[str | int] = [start, stop, self.keys.templates()[0], *fields]
+            sessions = await self._fetch(scored) if scored else []
+            return [(s, score, x) for (s, score), x in zip(scored, sessions, strict=True)]
         script = self.store.scripts.list_sessions
-        flat: list[Any] = await self.store.call(lambda _: script(keys=[index], args=args))
-        width = 2 + len(fields)
-        # (Replies are str: the client decodes responses, which connect() checked.)
-        return [
-            (flat[at], float(flat[at + 1]), codec.decode_session(flat[at + 2 : at + width]))
-            for at in range(0, len(flat), width)
-        ]
+        flat: list[Any] = await self.store.call(lambda _: script(keys=[index], args=[start, stop]))
+        # Per entry the SESSION_FIELDS (the order list_sessions.lua reads them in); a gone
+        # session's entry has its id where `created` would be. Scores matter on a cluster
+        # only: atomic scripts keep a single server's exact.
+        width = len(codec.SESSION_FIELDS)
+        entries: list[tuple[str, float, Session | None]] = []
+        for at in range(0, len(flat), width):
+            row = flat[at : at + width]
+            session = codec.decode_session(row)
+            entries.append(("" if session is not None else row[1], 0.0, session))
+        return entries
 
     async def _fetch(self, entries: list[tuple[str, float]]) -> list[Session | None]:
         fields = list(codec.SESSION_FIELDS)
