@@ -24,7 +24,12 @@ from ai_agent.domain.models import (
     Session,
     Tool,
 )
-from ai_agent.infrastructure.database import RedisRepository, RepositoryValidationError
+from ai_agent.infrastructure.database import (
+    DuplicateError,
+    NotFoundError,
+    RedisRepository,
+    RepositoryValidationError,
+)
 
 MakeRepository = Callable[..., Awaitable[RedisRepository]]
 
@@ -99,9 +104,10 @@ async def test_session_keys_expire_and_catalog_keys_never(make_repository: MakeR
     await repository.create_message(message(session, parent_message_id=reply.id))
     agent = await repository.create_agent(Agent(name="a"))
 
-    for key in [*keys.session_slot(session.id), keys.sessions, keys.user_sessions("u")]:
+    for key in keys.session_slot(session.id):
         assert 110 <= await ttl(repository, key) <= 120, key
-    assert 230 <= await ttl(repository, keys.pointer(reply.id)) <= 240
+    for key in [keys.pointer(reply.id), keys.sessions, keys.user_sessions("u")]:
+        assert 230 <= await ttl(repository, key) <= 240, key  # 2 x TTL, re-armed when due
     for key in keys.catalog_keys("agent")[:2]:
         assert await ttl(repository, key) == -1, key
     assert await repository.get_agent(agent.id) == agent
@@ -114,7 +120,7 @@ async def test_every_write_to_a_session_refreshes_its_ttl(make_repository: MakeR
     session = await repository.create_session(Session(user_id="u"))
     first = await repository.create_message(message(session))
     second = await repository.create_message(message(session, parent_message_id=first.id))
-    watched = [*keys.session_slot(session.id), keys.sessions, keys.user_sessions("u")]
+    watched = keys.session_slot(session.id)
 
     async def shorten() -> None:
         for key in watched:
@@ -132,6 +138,36 @@ async def test_every_write_to_a_session_refreshes_its_ttl(make_repository: MakeR
         for key in watched:
             left = await ttl(repository, key)
             assert left > 290 or (key.endswith(":replies") and left == -2), key  # -2: emptied
+
+
+async def test_indexes_are_re_armed_with_the_pointers(make_repository: MakeRepository) -> None:
+    # Indexes live 2 x TTL: an append re-arms them only when the pointers are due (TTL/2
+    # after the last re-arm), so a session never outlives them; creates and updates always.
+    repository = await make_repository(session_ttl=100)
+    client, keys = repository.client, repository.keys
+    assert client is not None
+    session = await repository.create_session(Session(user_id="u"))
+    indexes = [keys.sessions, keys.user_sessions("u")]
+
+    async def shorten() -> None:
+        for key in indexes:
+            await client.expire(key, 30)
+
+    await shorten()
+    await repository.create_message(message(session))  # not due: left as they are
+    for key in indexes:
+        assert await ttl(repository, key) <= 30, key
+
+    await client.hset(keys.session(session.id), "ptr", int(time.time()) - 60)  # TTL/2 ago
+    await repository.create_message(message(session))
+    for key in indexes:
+        assert await ttl(repository, key) > 190, key
+
+    await shorten()
+    await repository.update_session(session)
+    for key in indexes:
+        assert await ttl(repository, key) > 190, key
+    assert await ttl(repository, keys.session(session.id)) > 90
 
 
 async def test_no_ttl_when_session_ttl_is_zero(make_repository: MakeRepository) -> None:
@@ -227,3 +263,27 @@ async def test_text_that_is_not_unicode_is_rejected_cleanly(
         await repository.create_session(session)
     assert await repository.list_agents() == []
     assert await repository.list_sessions() == []
+
+
+async def test_a_refused_batch_leaves_no_pointer(make_repository: MakeRepository) -> None:
+    # The single-server script claims each pointer while validating (SET NX GET) and must
+    # release what it claimed when a later message is refused.
+    repository = await make_repository()
+    client, keys = repository.client, repository.keys
+    assert client is not None
+    session = await repository.create_session(Session())
+    other = await repository.create_session(Session())
+    taken = await repository.create_message(message(other))
+    fresh = [message(session), message(session)]
+
+    with pytest.raises(NotFoundError):
+        await repository.create_messages([*fresh, message(session, parent_message_id=uuid4())])
+    assert [await client.exists(keys.pointer(m.id)) for m in fresh] == [0, 0]
+
+    with pytest.raises(DuplicateError):
+        await repository.create_messages(
+            [*fresh, taken.model_copy(update={"session_id": session.id})]
+        )
+    assert [await client.exists(keys.pointer(m.id)) for m in fresh] == [0, 0]
+    assert str(await client.get(keys.pointer(taken.id))).startswith(str(other.id))
+    assert await repository.get_messages_by_session(session.id) == []

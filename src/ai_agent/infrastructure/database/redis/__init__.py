@@ -29,11 +29,11 @@ to its session through ``P:v1:message:{mid}``. No request ever uses ``KEYS`` or 
 calls read many records per round trip.
 
 TTL: ``session_ttl`` (0 = never) applies to a session's keys, refreshed by every write to the
-session; the session indexes get the same TTL on each write, so they outlive every session
-they list and vanish after the last one. Entries of expired sessions are dropped when a
-listing meets them. Message pointers live 2 x TTL and are re-armed in batches once per TTL/2
-of session activity (cost per write stays constant; a pointer never expires before its
-session). Catalog keys never expire.
+session. Message pointers and the session indexes live 2 x TTL and are re-armed once per
+TTL/2 of a session's activity (pointers in batches; indexes also on every session create
+and update), so the cost per write stays constant, neither expires before a session it
+serves, and an idle index vanishes 2 x TTL after its last re-arm. Entries of expired
+sessions are dropped when a listing meets them. Catalog keys never expire.
 
 What is atomic where:
 

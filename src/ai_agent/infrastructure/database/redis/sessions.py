@@ -121,6 +121,12 @@ class Sessions:
 
     async def _index(self, state: SessionState, mode: IndexMode, old_user: str | None) -> None:
         keys, sid, score = self.keys, state.session_id, state.activity
+        moved = old_user is not None and old_user != state.user_id
+        # As the scripts do (session_prelude.lua: index_session): indexes live 2 x TTL,
+        # re-armed on 'set' (create, update) and when the pointers are due.
+        rearm = mode == "set" or state.pointers_due
+        if mode == "touch" and not rearm and not moved:
+            return
         targets = [keys.sessions]
         if state.user_id is not None:
             targets.append(keys.user_sessions(state.user_id))
@@ -129,9 +135,10 @@ class Sessions:
             for key in targets:
                 if mode != "touch":
                     pipe.zadd(key, {sid: score}, gt=mode == "gt")
-                self._touch(pipe, key, self.store.ttl)
-            if old_user is not None and old_user != state.user_id:
-                pipe.zrem(keys.user_sessions(old_user), sid)
+                if rearm:
+                    self._touch(pipe, key, 2 * self.store.ttl)
+            if moved:
+                pipe.zrem(keys.user_sessions(str(old_user)), sid)
 
         await self.store.batch(build)
 

@@ -8,5 +8,5 @@ redis.call('HSET', skey, 'doc', doc, 'created', created, 'activity', activity,
 if user then redis.call('HSET', skey, 'user', user) end
 if TTL > 0 then redis.call('HSET', skey, 'ptr', NOW) end
 touch(skey)
-if SINGLE then index_session(sid, activity, user, 'set') end
+if SINGLE then index_session(sid, activity, user, 'set', true) end
 return { 'ok', unpack(session_state(sid)) }

@@ -23,6 +23,6 @@ touch_session(sid)
 local state = session_state(sid)
 if SINGLE then
   drop_pointer(sid, mid)
-  index_session(sid, state[2], state[3] == 1 and state[4] or nil, 'touch')
+  index_session(sid, state[2], state[3] == 1 and state[4] or nil, 'touch', state[5] == 1)
 end
 return { 'ok', unpack(state) }

@@ -102,8 +102,14 @@ local function drop_pointer(sid, mid)
 end
 
 -- Single server only: index entries with score = last_activity in epoch microseconds.
--- mode 'set' replaces the score, 'gt' only raises it, 'touch' refreshes the TTL only.
-local function index_session(sid, score, user, mode)
+-- mode 'set' replaces the score, 'gt' only raises it, 'touch' writes no score.
+-- An index lives 2 x TTL and is re-armed (`rearm`) with the message pointers, i.e. by a
+-- session's write that finds its pointers due (every TTL/2 of writes), and by every
+-- session create and update (which may name a new user): a session's last write is then
+-- less than TTL/2 after its last re-arm, so each of its indexes outlives it by TTL/2 or
+-- more, while appends skip two EXPIREs. Every index TTL anywhere is 2 x TTL, so no re-arm
+-- shortens another's.
+local function index_session(sid, score, user, mode, rearm)
   local targets = { K_SESSIONS }
   if user then targets[2] = key(T_USER, user) end
   for _, k in ipairs(targets) do
@@ -112,7 +118,9 @@ local function index_session(sid, score, user, mode)
     elseif mode == 'gt' then
       redis.call('ZADD', k, 'GT', score, sid)
     end
-    touch(k)
+    if rearm then
+      if TTL > 0 then redis.call('EXPIRE', k, 2 * TTL) else redis.call('PERSIST', k) end
+    end
   end
 end
 

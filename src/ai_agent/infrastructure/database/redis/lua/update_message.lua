@@ -17,6 +17,6 @@ touch_session(sid)
 local state = session_state(sid)
 if SINGLE then
   set_pointer(mid, sid .. '|0')  -- repairs a lost pointer, re-arms its TTL
-  index_session(sid, state[2], state[3] == 1 and state[4] or nil, 'touch')
+  index_session(sid, state[2], state[3] == 1 and state[4] or nil, 'touch', state[5] == 1)
 end
 return { 'ok', created, unpack(state) }

@@ -11,7 +11,7 @@ if user then redis.call('HSET', skey, 'user', user) else redis.call('HDEL', skey
 touch_session(sid)
 if SINGLE then
   if old_user and old_user ~= user then redis.call('ZREM', key(T_USER, old_user), sid) end
-  index_session(sid, activity, user, 'set')
+  index_session(sid, activity, user, 'set', true)
 end
 local reply = { 'ok', unpack(session_state(sid)) }
 reply[#reply + 1] = old_user and 1 or 0
