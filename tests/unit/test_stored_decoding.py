@@ -72,6 +72,24 @@ def test_data_this_version_did_not_write_is_an_error(change: object) -> None:
         codec.decode_message(f"{created}\0{parent}\0{altered}")
 
 
+def test_redis_json_reads_what_json_reads() -> None:
+    # pydantic-core's parser on the fast path; what it refuses goes to json.loads.
+    texts = [
+        '{"n":1000000000000000000000000000001,"f":0.1,"e":1e-7,"s":"\\u00e9\\n"}',
+        '{"lone":"\\ud800"}',  # a lone surrogate escape: json.loads takes it
+        '{"a":[],"b":{},"c":null,"d":true}',
+    ]
+    for text in texts:
+        assert codec._json(text) == json.loads(text)
+    with pytest.raises(ValueError):
+        codec._json('{"a":')
+
+
+def test_redis_decoding_keeps_the_field_order_of_a_validated_model() -> None:
+    message = _message()
+    assert list(codec.decode_message(_frame(message)).__dict__) == list(message.__dict__)
+
+
 def test_owned_and_clone_share_nothing_mutable() -> None:
     agent = Agent(name="a", llm_config={"deep": {"list": [1]}}, tools=["t"])
     copy = owned(Agent.model_validate(dict(agent.__dict__)))

@@ -287,3 +287,22 @@ async def test_a_refused_batch_leaves_no_pointer(make_repository: MakeRepository
     assert [await client.exists(keys.pointer(m.id)) for m in fresh] == [0, 0]
     assert str(await client.get(keys.pointer(taken.id))).startswith(str(other.id))
     assert await repository.get_messages_by_session(session.id) == []
+
+
+async def test_a_prefix_with_quotes_and_escapes_is_rendered_into_the_scripts_safely(
+    make_repository: MakeRepository,
+) -> None:
+    # The key templates are Lua string literals in the scripts' source (scripts.py): no
+    # prefix may end the literal, escape it, or change the keys the scripts write.
+    prefix = f"t-{uuid4().hex[:8]}'\"]]\\n\n%s é"
+    repository = await make_repository(key_prefix=prefix)
+    session = await repository.create_session(Session(user_id="u"))
+    created = await repository.create_message(message(session))
+
+    assert await repository.get_recent_messages(session.id, 5) == [created]
+    assert [s.id for s in await repository.list_sessions(user_id="u")] == [session.id]
+    keys = repository.keys
+    expected = {*keys.session_slot(session.id)[:3], keys.pointer(created.id)}
+    expected |= {keys.sessions, keys.user_sessions("u")}
+    assert expected <= await stored_keys(repository)
+    assert all(key.startswith(f"{prefix}:v1:") for key in await stored_keys(repository))
