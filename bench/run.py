@@ -10,6 +10,10 @@ the bench migrates it and TRUNCATEs its sessions and messages tables, and (re)cr
 ``bench_raw`` schema, so point it at a throwaway database. Redis keys go under fresh
 ``bench-*`` prefixes and are deleted afterwards.
 
+W1, W3 and W4 open both sides' stores at once and alternate between them in short turns, so
+that both sides' figures come from the same time window; W2, W5 and W6 run raw, then project.
+Each workload runs ``--repeat`` times and its medians are kept.
+
 Prints the table and writes ``results.md`` and ``results.json`` to ``--out``. Exit status 1
 when any correctness check failed (a missed target is reported, not an error).
 """
