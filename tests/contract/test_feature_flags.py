@@ -10,10 +10,10 @@ import pytest
 
 from ai_agent.config import feature_flags
 from ai_agent.infrastructure.database import (
-    BaseRepository,
     DuplicateError,
     OperationDisabledError,
     Repository,
+    RepositoryMetrics,
 )
 
 from .checks import unchanged
@@ -27,9 +27,11 @@ def _flags() -> Iterator[None]:
     feature_flags.reset()
 
 
-def metrics_of(repository: Repository) -> BaseRepository:
-    assert isinstance(repository, BaseRepository)
-    return repository
+def metrics_of(repository: Repository) -> RepositoryMetrics:
+    # Not in the Repository protocol: BaseRepository and the failover router both carry it.
+    metrics = getattr(repository, "metrics", None)
+    assert isinstance(metrics, RepositoryMetrics)
+    return metrics
 
 
 async def test_bulk_operations_off_refuses_create_messages(repository: Repository) -> None:
@@ -48,7 +50,7 @@ async def test_bulk_operations_off_refuses_create_messages(repository: Repositor
 
 async def test_detailed_metrics_off_records_nothing(repository: Repository) -> None:
     await repository.create_session(make_session())
-    assert metrics_of(repository).metrics.snapshot() == {}
+    assert metrics_of(repository).snapshot() == {}
 
 
 async def test_detailed_metrics_count_calls_errors_and_latency(repository: Repository) -> None:
@@ -60,7 +62,7 @@ async def test_detailed_metrics_count_calls_errors_and_latency(repository: Repos
         assert await repository.get_session(session.id) == session
     await repository.create_message(make_message(session))
 
-    stats = metrics_of(repository).metrics.snapshot()
+    stats = metrics_of(repository).snapshot()
     assert set(stats) == {"create_session", "get_session", "create_message"}
     created = stats["create_session"]
     assert (created.calls, created.errors) == (2, 1)
@@ -70,5 +72,5 @@ async def test_detailed_metrics_count_calls_errors_and_latency(repository: Repos
     assert 0 < reads.quantile(0.5) <= reads.max_seconds <= reads.total_seconds
     assert reads.mean_seconds == pytest.approx(reads.total_seconds / 3)
 
-    metrics_of(repository).metrics.reset()
-    assert metrics_of(repository).metrics.snapshot() == {}
+    metrics_of(repository).reset()
+    assert metrics_of(repository).snapshot() == {}

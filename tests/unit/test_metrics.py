@@ -6,7 +6,8 @@ import math
 
 import pytest
 
-from ai_agent.infrastructure.database.metrics import LATENCY_BUCKETS, RepositoryMetrics
+from ai_agent.infrastructure.database.contract import Repository
+from ai_agent.infrastructure.database.metrics import LATENCY_BUCKETS, OPERATIONS, RepositoryMetrics
 
 
 def test_each_latency_lands_in_the_first_bucket_that_holds_it() -> None:
@@ -60,3 +61,10 @@ def test_no_calls_no_figures() -> None:
     metrics.record("list_agents", 0.002)
     metrics.reset()
     assert metrics.snapshot() == {}
+
+
+def test_operations_are_the_contracts_data_methods() -> None:
+    assert len(OPERATIONS) == 32  # 6 entities x create/get/update/delete, 8 lists and extras
+    assert {"create_messages", "get_recent_messages", "list_sessions"} <= set(OPERATIONS)
+    assert not {"connect", "disconnect", "health_check"} & set(OPERATIONS)
+    assert all(callable(getattr(Repository, name)) for name in OPERATIONS)

@@ -9,6 +9,9 @@ the last (retries and their waits included), and, when it failed, the error's cl
     stats = repository.metrics.snapshot()["create_session"]
     stats.calls, stats.errors, stats.mean_seconds, stats.quantile(0.99)
 
+A ``BaseRepository`` times the calls whose arguments passed its checks (a call rejected
+with ``RepositoryValidationError`` never reached the store and is not a sample); the failover
+router (:func:`timed_operations`) times every call made to it, whichever side served it.
 With the flag off (the default) nothing is timed or stored: a call pays one flag lookup.
 Latencies go into fixed buckets, as a Prometheus histogram does, so that memory stays
 constant however many calls there are; :meth:`OperationStats.quantile` answers with the
@@ -20,16 +23,34 @@ not shared across processes.
 from __future__ import annotations
 
 import bisect
+import functools
 import math
+import time
 from collections import Counter
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import TYPE_CHECKING
+from typing import Any, Protocol, TypeVar
 
-if TYPE_CHECKING:
-    from collections.abc import Mapping
+from ai_agent.config.feature_flags import is_enabled
+from ai_agent.infrastructure.database.contract import Repository
 
-__all__ = ["LATENCY_BUCKETS", "OperationStats", "RepositoryMetrics"]
+__all__ = [
+    "LATENCY_BUCKETS",
+    "OPERATIONS",
+    "OperationStats",
+    "RepositoryMetrics",
+    "timed_operations",
+]
+
+#: The contract's data operations: every public method of the protocol but the lifecycle.
+OPERATIONS: tuple[str, ...] = tuple(
+    sorted(
+        name
+        for name in vars(Repository)
+        if not name.startswith("_") and name not in {"connect", "disconnect", "health_check"}
+    )
+)
 
 #: Upper bounds (seconds) of the latency buckets; a last, unbounded one catches the rest.
 LATENCY_BUCKETS: tuple[float, ...] = (
@@ -140,3 +161,38 @@ class RepositoryMetrics:
     def __repr__(self) -> str:
         calls = sum(tally.calls for tally in self._tallies.values())
         return f"RepositoryMetrics({len(self._tallies)} operations, {calls} calls)"
+
+
+class _Measured(Protocol):
+    metrics: RepositoryMetrics
+
+
+C = TypeVar("C", bound=type)
+
+
+def timed_operations(cls: C) -> C:
+    """Class decorator: each of :data:`OPERATIONS` on ``cls`` records into ``self.metrics``.
+
+    For repositories that do not run their calls through ``BaseRepository._run`` (which
+    times them itself), such as the failover router.
+    """
+    for name in OPERATIONS:
+        setattr(cls, name, _timed(name, getattr(cls, name)))
+    return cls
+
+
+def _timed(name: str, method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    @functools.wraps(method)
+    async def timed(self: _Measured, *args: Any, **kwargs: Any) -> Any:
+        if not is_enabled("detailed_metrics"):
+            return await method(self, *args, **kwargs)
+        started = time.perf_counter()
+        try:
+            result = await method(self, *args, **kwargs)
+        except BaseException as exc:
+            self.metrics.record(name, time.perf_counter() - started, exc)
+            raise
+        self.metrics.record(name, time.perf_counter() - started)
+        return result
+
+    return timed

@@ -17,6 +17,7 @@ from ai_agent.domain.models import Agent, ExternalService, MCPServer, Message, S
 from ai_agent.infrastructure.database.contract import DEFAULT_LIST_LIMIT, Repository
 from ai_agent.infrastructure.database.health._replay import encode_entity, encode_messages
 from ai_agent.infrastructure.database.health._routing import Op, Router, exists
+from ai_agent.infrastructure.database.metrics import RepositoryMetrics, timed_operations
 
 __all__ = ["FailoverRepository"]
 
@@ -24,8 +25,15 @@ _LISTING = "a listing from the fallback would be incomplete"
 _UNIQUE = "names can only be checked for uniqueness in the primary"
 
 
+@timed_operations
 class FailoverRepository(Router):
-    """Routes every call to the primary or, during an outage, to the fallback (journaled)."""
+    """Routes every call to the primary or, during an outage, to the fallback (journaled).
+
+    ``metrics`` counts the calls made to this repository while ``detailed_metrics`` is on
+    (the primary and the fallback keep their own).
+    """
+
+    metrics: RepositoryMetrics
 
     # -- sessions ----------------------------------------------------------------------------
 

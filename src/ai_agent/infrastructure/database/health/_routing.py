@@ -25,6 +25,7 @@ from ai_agent.infrastructure.database.errors import (
 )
 from ai_agent.infrastructure.database.health._failover import Failover, describe
 from ai_agent.infrastructure.database.health._replay import encode_id
+from ai_agent.infrastructure.database.metrics import RepositoryMetrics
 
 __all__ = ["Check", "Op", "Router", "exists"]
 
@@ -50,6 +51,7 @@ class Router:
     def __init__(self, failover: Failover, lifecycle: _Lifecycle) -> None:
         self._failover = failover
         self._lifecycle = lifecycle
+        self.metrics = RepositoryMetrics()
 
     def __repr__(self) -> str:
         failover = self._failover
