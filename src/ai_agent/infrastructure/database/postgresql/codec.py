@@ -125,10 +125,10 @@ class Table(Generic[M]):
     json_columns: tuple[str, ...] = field(init=False)
     datetime_columns: tuple[str, ...] = field(init=False)
     # value -> member per enum column: a dict lookup, where Enum(value) runs Python code
-    _members: Mapping[str, Mapping[str, StrEnum]] = field(init=False)
+    _members: tuple[tuple[str, Mapping[str, StrEnum]], ...] = field(init=False)
 
     def __post_init__(self) -> None:
-        members = {name: {m.value: m for m in enum} for name, enum in self.enums.items()}
+        members = tuple((name, {m.value: m for m in enum}) for name, enum in self.enums.items())
         object.__setattr__(self, "_members", members)
         fields = self.model.model_fields
         kinds = {
@@ -163,7 +163,31 @@ class Table(Generic[M]):
             values = dict(zip(columns, row.values()))  # noqa: B905 - lengths checked
         else:  # extra columns around them (UPDATE ... RETURNING with a status)
             values = {name: row[name] for name in columns}
-        for name, members in self._members.items():
+        return self._construct(values)
+
+    def decode_all(self, rows: list[Record]) -> list[M]:
+        """:meth:`decode` for each of the rows of one statement, in one loop.
+
+        Reads return up to hundreds of rows: everything the loop needs is a local (the
+        attribute loads and calls per row were ~15% of the decoding).
+        """
+        columns, enums, stamps = self.columns, self._members, self.datetime_columns
+        if rows and len(rows[0]) != len(columns):  # not selected with column_list
+            return [self.decode(row) for row in rows]
+        model = self.model
+        models = []
+        for row in rows:
+            values = dict(zip(columns, row.values()))  # noqa: B905 - same select list
+            for name, members in enums:
+                values[name] = members[values[name]]
+            for name in stamps:
+                if values[name].tzinfo is None:
+                    values[name] = values[name].replace(tzinfo=UTC)
+            models.append(construct(model, values))
+        return models
+
+    def _construct(self, values: dict[str, Any]) -> M:
+        for name, members in self._members:
             values[name] = members[values[name]]
         for name in self.datetime_columns:
             if values[name].tzinfo is None:

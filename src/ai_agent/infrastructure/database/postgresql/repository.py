@@ -190,7 +190,7 @@ class PostgreSQLRepository(BaseRepository):
         return None if row is None else table.decode(row)
 
     async def _list(self, table: Table[M], statement: q.Statement, *args: Any) -> list[M]:
-        return [table.decode(row) for row in await self._db.fetch(statement.sql, *args)]
+        return table.decode_all(await self._db.fetch(statement.sql, *args))
 
     async def _replace(self, table: Table[M], statement: q.Statement, entity: M) -> M:
         entity.updated_at = utc_now()
