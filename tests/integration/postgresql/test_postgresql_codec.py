@@ -4,6 +4,7 @@ comes back exactly."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -88,3 +89,44 @@ def _typed(value: Any) -> Any:
     if isinstance(value, list):
         return [_typed(item) for item in value]
     return (type(value), value)
+
+
+JSONB_TEXTS = [
+    '{"b": 1, "a": [1.5, -0.0, 1e-7, 10000000000000000.0, null, true, false]}',
+    '{"k": 1, "k": 2}',  # jsonb keeps the last duplicate
+    '{"s": "h\\u00e9llo \\ud83d\\ude00 \\u0000 \\" \\\\ \\n \\t é"}',
+    "[123456789012345678901234567890, -5e-324, 1.7976931348623157e308, 0.1]",
+    '"just a string"',
+    "{}",
+    "[]",
+]
+
+
+@pytest.mark.parametrize("text", JSONB_TEXTS)
+async def test_what_jsonb_prints_decodes_as_json_loads_reads_it(
+    repository: PostgreSQLRepository, text: str
+) -> None:
+    # decode_json uses pydantic-core's parser: it must agree with json.loads on every value
+    # jsonb can print (its own spacing, escapes, numbers), types included.
+    assert repository.pool is not None
+    async with repository.pool.acquire() as connection:
+        printed = await connection.fetchval("SELECT $1::jsonb::text", text)
+    assert _typed(decode_json(printed)) == _typed(json.loads(printed))
+
+
+async def test_decode_all_builds_what_decode_builds(repository: PostgreSQLRepository) -> None:
+    for index in range(3):
+        await repository.create_session(Session(user_id="decode-all", metadata={"i": index}))
+    assert repository.pool is not None
+    async with repository.pool.acquire() as connection:
+        exact = await connection.fetch(
+            f"SELECT {SESSIONS.column_list} FROM sessions WHERE user_id = 'decode-all'"
+        )
+        wider = await connection.fetch(
+            f"SELECT 1 AS extra, {SESSIONS.column_list} FROM sessions WHERE user_id = 'decode-all'"
+        )
+    expected = [SESSIONS.decode(row) for row in exact]
+    assert len(expected) == 3
+    assert SESSIONS.decode_all(exact) == expected
+    assert SESSIONS.decode_all(wider) == expected  # not column_list alone: by name
+    assert SESSIONS.decode_all([]) == []
