@@ -7,16 +7,37 @@ a free loopback port, trying another when a picked one was taken in the meantime
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
 from typing import ClassVar, Self
 
 from ._process import ManagedProcess, ServerError, log_tail, pick_port, wait_until
 
-__all__ = ["LocalServer"]
+__all__ = ["LocalServer", "StartStop"]
 
 
-class LocalServer:
+class StartStop(ABC):
+    """`with server:` starts it and always closes it, also when starting fails half-way."""
+
+    @abstractmethod
+    def start(self) -> Self: ...
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Self:
+        try:
+            return self.start()
+        except BaseException:
+            self.close()
+            raise
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class LocalServer(StartStop):
     """Base of `PostgresServer` and `RedisServer` (not used on its own)."""
 
     _NAME: ClassVar[str]  # e.g. "postgres": the log is <workdir>/postgres.log
@@ -40,22 +61,6 @@ class LocalServer:
     @property
     def running(self) -> bool:
         return self._process is not None and self._process.running
-
-    def start(self) -> Self:
-        raise NotImplementedError
-
-    def close(self) -> None:
-        raise NotImplementedError
-
-    def __enter__(self) -> Self:
-        try:
-            return self.start()
-        except BaseException:
-            self.close()
-            raise
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
     def _launch_on_a_port(self, *, may_move: bool, offsets: Sequence[int] = (0,)) -> None:
         """Launch on `port`, or on a picked one; `may_move`: pick again if it was taken."""
@@ -87,11 +92,11 @@ class LocalServer:
             self._process.kill()
             raise
 
-    def _argv(self) -> list[str]:
-        raise NotImplementedError
+    @abstractmethod
+    def _argv(self) -> list[str]: ...
 
-    def _ready(self) -> bool:
-        raise NotImplementedError
+    @abstractmethod
+    def _ready(self) -> bool: ...
 
     def _os_user(self) -> str | None:
         return None

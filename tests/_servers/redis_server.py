@@ -31,7 +31,7 @@ from ._process import (
     remove_workdir,
     run_logged,
 )
-from ._server import LocalServer
+from ._server import LocalServer, StartStop
 
 __all__ = ["RedisCluster", "RedisReplyError", "RedisServer", "find_redis_binary"]
 
@@ -231,7 +231,7 @@ class RedisServer(LocalServer):
             return False
 
 
-class RedisCluster:
+class RedisCluster(StartStop):
     """A local Redis Cluster of `masters` nodes with no replicas, all slots assigned."""
 
     def __init__(self, *, masters: int = 3, appendonly: bool = False, timeout: float = 60.0):
@@ -296,16 +296,6 @@ class RedisCluster:
             node.close()
         if self.workdir is not None:
             remove_workdir(self.workdir)
-
-    def __enter__(self) -> Self:
-        try:
-            return self.start()
-        except BaseException:
-            self.close()
-            raise
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
     def _create(self) -> None:
         assert self.workdir is not None
