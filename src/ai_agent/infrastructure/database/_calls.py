@@ -1,11 +1,9 @@
 """How :class:`~.base.BaseRepository` runs a backend operation: driver errors translated at
-one boundary, transient failures retried (:mod:`.retry`), creates and deletes whose earlier
-attempt may have been applied resolved, and each call timed while ``detailed_metrics`` is on
-(:mod:`.metrics`)."""
+one boundary, transient failures retried (:mod:`.retry`), and creates and deletes whose
+earlier attempt may have been applied resolved."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
@@ -15,7 +13,6 @@ from pydantic import BaseModel
 from ai_agent.config.feature_flags import is_enabled
 from ai_agent.domain.models import Agent, ExternalService, MCPServer, Message, Session, Tool
 from ai_agent.infrastructure.database.errors import RepositoryError
-from ai_agent.infrastructure.database.metrics import RepositoryMetrics
 from ai_agent.infrastructure.database.retry import TRANSIENT_ERRORS, retry_transient
 
 if TYPE_CHECKING:
@@ -43,7 +40,6 @@ class CallRunner:
     #: How transient failures are retried; ``None`` never retries. Server backends set a
     #: default, and the factory sets the one from ``RetrySettings``.
     retry_policy: RetryPolicy | None = None
-    metrics: RepositoryMetrics
 
     def _translate_error(self, exc: Exception) -> RepositoryError | None:
         """The backend's one translation of a driver exception (``None``: not a driver's)."""
@@ -61,28 +57,8 @@ class CallRunner:
         Retries follow ``retry_policy`` while the ``retries`` feature flag is on (see
         :mod:`.retry`); ``recover`` turns a create that an earlier attempt did commit into a
         success, and ``maybe_applied`` reads a retry's result once an earlier attempt's
-        connection broke (it may have done the work). While ``detailed_metrics`` is on, the
-        whole call (retries included) is one sample in :attr:`metrics`.
+        connection broke (it may have done the work).
         """
-        if not is_enabled("detailed_metrics"):
-            return await self._retrying(operation, args, recover, maybe_applied)
-        started = time.perf_counter()
-        name = operation.__name__.lstrip("_")
-        try:
-            result = await self._retrying(operation, args, recover, maybe_applied)
-        except BaseException as exc:
-            self.metrics.record(name, time.perf_counter() - started, exc)
-            raise
-        self.metrics.record(name, time.perf_counter() - started)
-        return result
-
-    async def _retrying(
-        self,
-        operation: Callable[..., Awaitable[T]],
-        args: tuple[Any, ...],
-        recover: Callable[[], Awaitable[T | None]] | None,
-        maybe_applied: Callable[[T], T] | None,
-    ) -> T:
         try:
             return await self._attempt(operation, args)
         except TRANSIENT_ERRORS as exc:

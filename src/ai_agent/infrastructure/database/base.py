@@ -42,11 +42,12 @@ from ai_agent.infrastructure.database.errors import (
     RepositoryConnectionError,
     RepositoryError,
 )
-from ai_agent.infrastructure.database.metrics import RepositoryMetrics
+from ai_agent.infrastructure.database.metrics import RepositoryMetrics, timed_operations
 
 __all__ = ["BaseRepository", "describe_validation_error"]
 
 
+@timed_operations
 class BaseRepository(ArgumentChecks, CallRunner, ABC):
     """Lifecycle, argument checks (:mod:`._arguments`), and running, retrying and timing
     calls with one error translation (:mod:`._calls`), shared by every backend."""

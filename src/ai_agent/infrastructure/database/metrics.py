@@ -9,10 +9,9 @@ the last (retries and their waits included), and, when it failed, the error's cl
     stats = repository.metrics.snapshot()["create_session"]
     stats.calls, stats.errors, stats.mean_seconds, stats.quantile(0.99)
 
-A ``BaseRepository`` times the calls whose arguments passed its checks (a call rejected
-with ``RepositoryValidationError`` never reached the store and is not a sample); the failover
-router (:func:`timed_operations`) times every call made to it, whichever side served it.
-With the flag off (the default) nothing is timed or stored: a call pays one flag lookup.
+``BaseRepository`` and the failover router both get this from :func:`timed_operations`;
+a call rejected for bad arguments is a sample too (with its error type). With the flag off
+(the default) nothing is timed or stored: a call pays one flag lookup.
 Latencies go into fixed buckets, as a Prometheus histogram does, so that memory stays
 constant however many calls there are; :meth:`OperationStats.quantile` answers with the
 upper bound of the bucket the quantile falls in (exact enough to see a slow path, cheap
@@ -173,8 +172,8 @@ C = TypeVar("C", bound=type)
 def timed_operations(cls: C) -> C:
     """Class decorator: each of :data:`OPERATIONS` on ``cls`` records into ``self.metrics``.
 
-    For repositories that do not run their calls through ``BaseRepository._run`` (which
-    times them itself), such as the failover router.
+    A subclass inherits the timed methods; one that overrode a public operation would have to
+    be decorated again (the backends implement only the private ``_<operation>`` methods).
     """
     for name in OPERATIONS:
         setattr(cls, name, _timed(name, getattr(cls, name)))
