@@ -18,20 +18,19 @@ from ai_agent.infrastructure.database.retry import TRANSIENT_ERRORS, retry_trans
 if TYPE_CHECKING:
     from ai_agent.config.sections import RetryPolicy
 
-__all__ = ["REPOSITORY_OWNED", "CallRunner", "same_write"]
+__all__ = ["CallRunner", "same_write"]
 
 T = TypeVar("T")
 E = TypeVar("E", Session, Message, Agent, Tool, MCPServer, ExternalService)
 
-#: Fields a repository may change after a create; a retried create compares the rest.
-REPOSITORY_OWNED = frozenset({"updated_at", "message_count", "last_activity"})
+# Fields a repository may change after a create; a retried create compares the rest.
+_REPOSITORY_OWNED = {"updated_at", "message_count", "last_activity"}
 
 
 def same_write(stored: BaseModel, written: BaseModel) -> bool:
     """Whether ``stored`` is what writing ``written`` stores (repository-owned fields aside)."""
-    return stored.model_dump(exclude=set(REPOSITORY_OWNED)) == written.model_dump(
-        exclude=set(REPOSITORY_OWNED)
-    )
+    exclude = _REPOSITORY_OWNED
+    return stored.model_dump(exclude=exclude) == written.model_dump(exclude=exclude)
 
 
 class CallRunner:
