@@ -93,11 +93,11 @@ class ArgumentChecks:
                 pass
         raise RepositoryValidationError(f"{entity} id must be a UUID, got {value!r:.80}")
 
-    def _page(self, limit: object, offset: object = 0) -> tuple[int, int]:
+    def _page(self, limit: object, offset: object = 0, *, name: str = "limit") -> tuple[int, int]:
         self._ensure_open()
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
             raise RepositoryValidationError(
-                f"limit must be an integer from 1 to {MAX_LIMIT}, got {limit!r:.80}"
+                f"{name} must be an integer from 1 to {MAX_LIMIT}, got {limit!r:.80}"
             )
         if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
             raise RepositoryValidationError(f"offset must be an integer >= 0, got {offset!r:.80}")

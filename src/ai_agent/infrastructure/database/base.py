@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from types import TracebackType
 from typing import ClassVar, Self
 from uuid import UUID
@@ -36,8 +36,10 @@ from ai_agent.domain.models import (
 )
 from ai_agent.infrastructure.database._arguments import ArgumentChecks, describe_validation_error
 from ai_agent.infrastructure.database._calls import CallRunner
-from ai_agent.infrastructure.database.contract import DEFAULT_LIST_LIMIT
+from ai_agent.infrastructure.database.contract import DEFAULT_ITER_BATCH, DEFAULT_LIST_LIMIT
 from ai_agent.infrastructure.database.errors import (
+    ConflictError,
+    DuplicateError,
     OperationDisabledError,
     RepositoryConnectionError,
     RepositoryError,
@@ -189,6 +191,35 @@ class BaseRepository(ArgumentChecks, CallRunner, ABC):
     async def delete_message(self, message_id: UUID) -> bool:
         return await self._run_delete(self._delete_message, self._key(message_id, "message"))
 
+    # -- conversation helpers ----------------------------------------------------------------
+
+    async def get_or_create_session(self, session: Session) -> tuple[Session, bool]:
+        return await self._run(self._get_or_create_session, self._entity(session, Session))
+
+    async def pop_message(self, session_id: UUID) -> Message | None:
+        # One attempt only: a retry after a lost reply would pop a second message.
+        return await self._attempt(self._pop_message, (self._key(session_id, "session"),))
+
+    async def clear_messages(self, session_id: UUID) -> int:
+        return await self._run(self._clear_messages, self._key(session_id, "session"))
+
+    def iter_messages(
+        self, session_id: UUID, batch_size: int = DEFAULT_ITER_BATCH
+    ) -> AsyncIterator[Message]:
+        key = self._key(session_id, "session")
+        size, _ = self._page(batch_size, name="batch_size")
+        return self._iterate_messages(key, size)
+
+    async def _iterate_messages(self, session_id: UUID, size: int) -> AsyncIterator[Message]:
+        after = 0
+        while True:
+            self._ensure_open()
+            page, after = await self._run(self._message_page, session_id, after, size)
+            for message in page:
+                yield message
+            if len(page) < size:
+                return
+
     # -- agents ------------------------------------------------------------------------------
 
     async def create_agent(self, agent: Agent) -> Agent:
@@ -316,6 +347,30 @@ class BaseRepository(ArgumentChecks, CallRunner, ABC):
     async def _update_message(self, message: Message) -> Message: ...
     @abstractmethod
     async def _delete_message(self, message_id: UUID) -> bool: ...
+    async def _get_or_create_session(self, session: Session) -> tuple[Session, bool]:
+        """Create, else read: correct wherever a failed create leaves no trace behind.
+
+        (A backend whose failed statement spoils an open transaction overrides it.)
+        """
+        try:
+            return await self._attempt(self._create_session, (session,)), True
+        except DuplicateError:
+            stored = await self._attempt(self._get_session, (session.id,))
+        if stored is None:  # deleted between the two steps: a retry settles it
+            raise ConflictError(f"session {session.id} was deleted while being read; retry")
+        return stored, False
+
+    @abstractmethod
+    async def _pop_message(self, session_id: UUID) -> Message | None: ...
+    @abstractmethod
+    async def _clear_messages(self, session_id: UUID) -> int: ...
+    @abstractmethod
+    async def _message_page(
+        self, session_id: UUID, after: int, limit: int
+    ) -> tuple[list[Message], int]:
+        """Up to ``limit`` messages past position ``after`` (0: from the first) in insertion
+        order, and the position of the last one returned (``after`` when none)."""
+
     @abstractmethod
     async def _create_agent(self, agent: Agent) -> Agent: ...
     @abstractmethod

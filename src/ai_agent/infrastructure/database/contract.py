@@ -25,17 +25,18 @@ General rules:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from types import TracebackType
 from typing import Protocol, Self, runtime_checkable
 from uuid import UUID
 
 from ai_agent.domain.models import Agent, ExternalService, MCPServer, Message, Session, Tool
 
-__all__ = ["DEFAULT_LIST_LIMIT", "MAX_LIMIT", "Repository"]
+__all__ = ["DEFAULT_ITER_BATCH", "DEFAULT_LIST_LIMIT", "MAX_LIMIT", "Repository"]
 
 MAX_LIMIT = 1000
 DEFAULT_LIST_LIMIT = 100
+DEFAULT_ITER_BATCH = 500
 
 
 @runtime_checkable
@@ -150,6 +151,43 @@ class Repository(Protocol):
 
         Replies to it keep existing with ``parent_message_id`` cleared. Returns whether it
         existed.
+        """
+
+    # -- conversation helpers: what framework adapters need --------------------------------
+
+    async def get_or_create_session(self, session: Session) -> tuple[Session, bool]:
+        """Return the stored session with ``session.id`` and whether this call created it.
+
+        When none exists, ``session`` is created as by ``create_session``; otherwise the
+        stored one is returned unchanged (``session``'s other fields are ignored). Concurrent
+        callers with one id get one session, and exactly one of them gets ``True``.
+        """
+
+    async def pop_message(self, session_id: UUID) -> Message | None:
+        """Remove the session's newest message and return it; ``None`` when it has none.
+
+        Atomic like ``delete_message`` (``message_count`` drops by one, replies keep existing
+        with ``parent_message_id`` cleared); concurrent pops never return the same message.
+        Never retried: after a ``RepositoryConnectionError`` the message may or may not be
+        gone.
+        """
+
+    async def clear_messages(self, session_id: UUID) -> int:
+        """Delete every message of the session atomically and return how many there were.
+
+        The session stays with all of its fields, ``message_count`` 0. An unknown session
+        returns 0.
+        """
+
+    def iter_messages(
+        self, session_id: UUID, batch_size: int = DEFAULT_ITER_BATCH
+    ) -> AsyncIterator[Message]:
+        """Iterate over the session's whole history, oldest first, ``batch_size`` per read.
+
+        Pages follow insertion position, not offset, so each read costs the same however
+        long the history is; messages appended while iterating are met at the end, deleted
+        ones are skipped. An unknown session yields nothing. Arguments are checked when
+        called (``batch_size`` 1..1000), not at the first ``async for`` step.
         """
 
     # -- agents ------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import inspect
 import math
 import time
 from collections import Counter
@@ -42,12 +43,15 @@ __all__ = [
     "timed_operations",
 ]
 
-#: The contract's data operations: every public method of the protocol but the lifecycle.
+#: The contract's data operations: every public coroutine method of the protocol but the
+#: lifecycle (``iter_messages`` returns an iterator; its pages are not timed one by one).
 OPERATIONS: tuple[str, ...] = tuple(
     sorted(
         name
-        for name in vars(Repository)
-        if not name.startswith("_") and name not in {"connect", "disconnect", "health_check"}
+        for name, member in vars(Repository).items()
+        if not name.startswith("_")
+        and inspect.iscoroutinefunction(member)
+        and name not in {"connect", "disconnect", "health_check"}
     )
 )
 

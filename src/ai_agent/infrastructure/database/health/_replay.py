@@ -113,7 +113,7 @@ async def apply(primary: Repository, entry: JournalEntry) -> None:
         await _create_batch(primary, _MESSAGES.validate_json(entry.payload))
         return
     method: Method = getattr(primary, entry.operation)
-    if verb == "delete":
+    if verb in ("delete", "clear"):  # by id: delete_X(id), clear_messages(session id)
         await method(UUID(json.loads(entry.payload)))
         return
     entity = _MODELS[kind].model_validate_json(entry.payload)
@@ -213,6 +213,8 @@ def _ids(entry: JournalEntry) -> tuple[str, list[UUID]]:
     decoded = json.loads(entry.payload)
     if entry.operation == "create_messages":
         return kind, [UUID(item["id"]) for item in decoded]
+    if verb == "clear":  # wrote no entity of its own
+        return kind, []
     return kind, [UUID(decoded if verb == "delete" else decoded["id"])]
 
 

@@ -10,12 +10,21 @@ before it is refused, so bad input fails the same way in every state.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from uuid import UUID
 
 from ai_agent.domain.models import Agent, ExternalService, MCPServer, Message, Session, Tool
-from ai_agent.infrastructure.database.contract import DEFAULT_LIST_LIMIT, Repository
-from ai_agent.infrastructure.database.health._replay import encode_entity, encode_messages
+from ai_agent.infrastructure.database.contract import (
+    DEFAULT_ITER_BATCH,
+    DEFAULT_LIST_LIMIT,
+    Repository,
+)
+from ai_agent.infrastructure.database.errors import NotFoundError
+from ai_agent.infrastructure.database.health._replay import (
+    encode_entity,
+    encode_id,
+    encode_messages,
+)
 from ai_agent.infrastructure.database.health._routing import Op, Router, exists
 from ai_agent.infrastructure.database.metrics import RepositoryMetrics, timed_operations
 
@@ -122,6 +131,80 @@ class FailoverRepository(Router):
     async def delete_message(self, message_id: UUID) -> bool:
         op: Op[bool] = lambda r: r.delete_message(message_id)  # noqa: E731
         return await self._delete(op, "delete_message", "message", message_id)
+
+    # -- conversation helpers ----------------------------------------------------------------
+
+    async def get_or_create_session(self, session: Session) -> tuple[Session, bool]:
+        op: Op[tuple[Session, bool]] = lambda r: r.get_or_create_session(session)  # noqa: E731
+
+        async def outage() -> tuple[Session, bool]:
+            # Only the primary can tell that the session does not exist: the fallback holds
+            # what was written during the outage, so it can only find one.
+            await self._clean()
+            found = await self._fallback(lambda r: r.get_session(session.id))
+            if found is not None:
+                return found, False
+            if self._failover.serves_primary():
+                return await self._primary(op)
+            await self._refuse(
+                lambda c: c._entity(session, Session),
+                f"whether session {session.id} exists can only be checked in the primary",
+            )
+
+        return await self._call(op, outage)
+
+    async def pop_message(self, session_id: UUID) -> Message | None:
+        async def popping(repository: Repository) -> Message | None:
+            popped = await repository.pop_message(session_id)
+            await self._held_by_fallback(repository, session_id)
+            return popped
+
+        return await self._write(
+            popping,
+            "delete_message",
+            lambda popped: None if popped is None else encode_id(popped.id),
+            genuine=lambda r: exists(r.get_session(session_id)),
+        )
+
+    async def clear_messages(self, session_id: UUID) -> int:
+        async def clearing(repository: Repository) -> int:
+            cleared = await repository.clear_messages(session_id)
+            await self._held_by_fallback(repository, session_id)
+            return cleared
+
+        return await self._write(
+            clearing,
+            "clear_messages",
+            lambda _: encode_id(session_id),
+            genuine=lambda r: exists(r.get_session(session_id)),
+        )
+
+    def iter_messages(
+        self, session_id: UUID, batch_size: int = DEFAULT_ITER_BATCH
+    ) -> AsyncIterator[Message]:
+        self._check(
+            lambda c: (c._key(session_id, "session"), c._page(batch_size, name="batch_size"))
+        )
+        return self._iterate(session_id, batch_size)
+
+    async def _iterate(self, session_id: UUID, batch_size: int) -> AsyncIterator[Message]:
+        # Pages by offset through the routed listing, so each page follows the outage rules
+        # of get_messages_by_session (the backends' own iterators page by position).
+        offset = 0
+        while True:
+            page = await self.get_messages_by_session(session_id, batch_size, offset)
+            for message in page:
+                yield message
+            if len(page) < batch_size:
+                return
+            offset += len(page)
+
+    async def _held_by_fallback(self, repository: Repository, session_id: UUID) -> None:
+        """In the fallback, a session it does not hold may exist in the primary: not found."""
+        if repository is self._failover.fallback and not await exists(
+            repository.get_session(session_id)
+        ):
+            raise NotFoundError("session", session_id)
 
     # -- agents ------------------------------------------------------------------------------
 

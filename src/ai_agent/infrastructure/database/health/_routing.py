@@ -166,13 +166,17 @@ class Router:
 
         return await self._call(op, outage)
 
-    async def _refuse(self, check: Check, detail: str) -> NoReturn:
+    def _check(self, check: Check) -> None:
+        """Run the argument checks the serving repository makes, on whichever can."""
         failover = self._failover
         for repository in (failover.fallback, failover.primary):
-            if isinstance(repository, BaseRepository):
-                check(repository)  # the same argument checks the serving repository makes
-                break
-        raise failover.unavailable(detail)
+            if isinstance(repository, BaseRepository) and repository.is_connected:
+                check(repository)
+                return
+
+    async def _refuse(self, check: Check, detail: str) -> NoReturn:
+        self._check(check)
+        raise self._failover.unavailable(detail)
 
     def _refused(self, op: Op[T], check: Check, detail: str) -> Awaitable[T]:
         return self._call(op, lambda: self._refuse(check, detail))

@@ -6,7 +6,7 @@ loop, which is what makes it atomic for concurrent tasks.
 
 from __future__ import annotations
 
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from datetime import datetime
 from itertools import count
@@ -57,7 +57,7 @@ class Conversations:
         self._by_user: dict[str, SortedKeys[ActivityKey]] = {}
         self._messages: dict[UUID, tuple[Message, int]] = {}  # id -> (message, sequence)
         self._replies: dict[UUID, set[UUID]] = {}
-        self._next_seq = count()
+        self._next_seq = count(1)  # positions start at 1: 0 means 'before the first'
 
     # -- sessions ----------------------------------------------------------------------------
 
@@ -239,6 +239,35 @@ class Conversations:
             self._messages[reply_id][0].__dict__["parent_message_id"] = None
         record.session.__dict__["message_count"] -= 1
         return True
+
+    def pop_message(self, session_id: UUID) -> Message | None:
+        record = self._sessions.get(session_id)
+        if record is None or not record.ids:
+            return None
+        newest = self._messages[record.ids[-1]][0]
+        self.delete_message(newest.id)
+        return clone(newest)
+
+    def clear_messages(self, session_id: UUID) -> int:
+        record = self._sessions.get(session_id)
+        if record is None:
+            return 0
+        for message_id in record.ids:
+            del self._messages[message_id]
+            self._replies.pop(message_id, None)  # parents are always in the same session
+        cleared = len(record.ids)
+        record.ids, record.seqs = [], []
+        record.session.__dict__["message_count"] = 0
+        return cleared
+
+    def message_page(self, session_id: UUID, after: int, limit: int) -> tuple[list[Message], int]:
+        record = self._sessions.get(session_id)
+        if record is None:
+            return [], after
+        start = bisect_right(record.seqs, after)
+        ids = record.ids[start : start + limit]
+        last = record.seqs[start + len(ids) - 1] if ids else after
+        return self._clones(ids), last
 
     def _unlink_parent(self, message: Message) -> None:
         parent_id = message.parent_message_id

@@ -83,6 +83,17 @@ class InMemoryRepository(BaseRepository):
     async def _delete_message(self, message_id: UUID) -> bool:
         return self._conversations.delete_message(message_id)
 
+    async def _pop_message(self, session_id: UUID) -> Message | None:
+        return self._conversations.pop_message(session_id)
+
+    async def _clear_messages(self, session_id: UUID) -> int:
+        return self._conversations.clear_messages(session_id)
+
+    async def _message_page(
+        self, session_id: UUID, after: int, limit: int
+    ) -> tuple[list[Message], int]:
+        return self._conversations.message_page(session_id, after, limit)
+
     # -- agents ------------------------------------------------------------------------------
 
     async def _create_agent(self, agent: Agent) -> Agent:

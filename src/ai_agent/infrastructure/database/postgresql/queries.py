@@ -302,5 +302,44 @@ SELECT EXISTS (SELECT 1 FROM counted)
 """
 )
 
+# get_or_create_session: a conflict writes nothing and leaves an open transaction usable.
+INSERT_SESSION_IF_NEW = Statement(
+    f"{INSERT_SESSION.sql} ON CONFLICT (id) DO NOTHING", INSERT_SESSION.params
+)
+INSERT_SESSION_DONE = "INSERT 0 1"
+
+# pop_message and clear_messages first take the session's row lock (LOCK_SESSION, the lock
+# create_message takes), then run in a later statement: its snapshot, taken after the lock
+# is granted, sees what a concurrent pop or append committed meanwhile. (In one statement,
+# two pops would both pick the same newest row and the second would find it gone.)
+LOCK_SESSION = Statement("SELECT true FROM sessions WHERE id = $1 FOR UPDATE")
+POP_MESSAGE = Statement(
+    f"""
+WITH deleted AS (
+    DELETE FROM messages
+     WHERE id = (SELECT id FROM messages WHERE session_id = $1 ORDER BY seq DESC LIMIT 1)
+    RETURNING {MESSAGES.column_list}
+), counted AS (
+    UPDATE sessions SET message_count = message_count - 1
+     WHERE id = $1 AND EXISTS (SELECT 1 FROM deleted)
+)
+SELECT * FROM deleted
+"""
+)
+CLEAR_MESSAGES = Statement(
+    """
+WITH deleted AS (
+    DELETE FROM messages WHERE session_id = $1 RETURNING 1
+), counted AS (
+    UPDATE sessions SET message_count = 0 WHERE id = $1
+)
+SELECT count(*) FROM deleted
+"""
+)
+MESSAGES_AFTER = Statement(
+    f"{_MESSAGE_SELECT.replace('SELECT ', 'SELECT seq, ', 1)} "
+    "WHERE session_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
+)
+
 SCHEMA_VERSION_TABLE = Statement("SELECT to_regclass('alembic_version') IS NOT NULL")
 SCHEMA_REVISION = Statement("SELECT version_num FROM alembic_version LIMIT 1")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any, ClassVar, Self, TypeVar
 from uuid import UUID
@@ -23,6 +24,7 @@ from ai_agent.domain.models import (
 )
 from ai_agent.infrastructure.database.base import BaseRepository
 from ai_agent.infrastructure.database.errors import (
+    ConflictError,
     NotFoundError,
     RepositoryError,
     RepositoryValidationError,
@@ -49,6 +51,7 @@ from ai_agent.infrastructure.database.postgresql.pool import (
 __all__ = ["PostgreSQLRepository"]
 
 M = TypeVar("M", bound=DomainModel)
+T = TypeVar("T")
 
 _BATCH_JSON = frozenset({"metadata", "tool_calls"})
 
@@ -292,6 +295,31 @@ class PostgreSQLRepository(BaseRepository):
     async def _delete_message(self, message_id: UUID) -> bool:
         return await self._delete(q.DELETE_MESSAGE, message_id)
 
+    async def _get_or_create_session(self, session: Session) -> tuple[Session, bool]:
+        session.message_count = 0
+        args = SESSIONS.values(session, q.INSERT_SESSION_IF_NEW.params)
+        if await self._db.execute(q.INSERT_SESSION_IF_NEW.sql, *args) == q.INSERT_SESSION_DONE:
+            return session, True
+        stored = await self._get_session(session.id)
+        if stored is None:  # deleted between the two statements: a retry settles it
+            raise ConflictError(f"session {session.id} was deleted while being read; retry")
+        return stored, False
+
+    async def _pop_message(self, session_id: UUID) -> Message | None:
+        row = await self._db.run(lambda c: _locked(c, session_id, c.fetchrow, q.POP_MESSAGE))
+        return None if row is None else MESSAGES.decode(row)
+
+    async def _clear_messages(self, session_id: UUID) -> int:
+        cleared = await self._db.run(lambda c: _locked(c, session_id, c.fetchval, q.CLEAR_MESSAGES))
+        return int(cleared or 0)
+
+    async def _message_page(
+        self, session_id: UUID, after: int, limit: int
+    ) -> tuple[list[Message], int]:
+        rows = await self._db.fetch(q.MESSAGES_AFTER.sql, session_id, after, limit)
+        last = rows[-1]["seq"] if rows else after
+        return MESSAGES.decode_all(rows), last
+
     # -- agents ------------------------------------------------------------------------------
 
     async def _create_agent(self, agent: Agent) -> Agent:
@@ -365,6 +393,20 @@ class PostgreSQLRepository(BaseRepository):
 
     async def _delete_external_service(self, service_id: UUID) -> bool:
         return await self._delete(q.EXTERNAL_SERVICE_SQL.delete, service_id)
+
+
+async def _locked(
+    connection: Any,
+    session_id: UUID,
+    call: Callable[..., Awaitable[T]],
+    statement: q.Statement,
+) -> T | None:
+    """Run ``statement`` under the session's row lock, in a transaction of its own (a
+    savepoint inside a caller's block); ``None`` when there is no such session."""
+    async with connection.transaction():
+        if not await connection.fetchval(q.LOCK_SESSION.sql, session_id):
+            return None
+        return await call(statement.sql, session_id)
 
 
 def _missing_parent(message: Message) -> NotFoundError:

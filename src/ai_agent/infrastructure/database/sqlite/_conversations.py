@@ -86,6 +86,16 @@ _UPDATE_MESSAGE = (
     "WHERE p.id = :parent_message_id AND p.session_id = :session_id)) "
     f"RETURNING {_MESSAGE_COLUMNS}"
 )
+_POP_MESSAGE = (
+    "DELETE FROM messages WHERE id = (SELECT id FROM messages WHERE session_id = ? "
+    f"ORDER BY seq DESC LIMIT 1) RETURNING {_MESSAGE_COLUMNS}"
+)
+_CLEAR_MESSAGES = "DELETE FROM messages WHERE session_id = ?"
+_UNCOUNT_ALL = "UPDATE sessions SET message_count = 0 WHERE id = ?"
+_MESSAGES_AFTER = (
+    f"SELECT seq, {_MESSAGE_COLUMNS} FROM messages WHERE session_id = ? AND seq > ? "
+    "ORDER BY seq LIMIT ?"
+)
 _MESSAGE_SESSION = "SELECT session_id FROM messages WHERE id = ?"
 _DELETE_MESSAGE = "DELETE FROM messages WHERE id = ? RETURNING session_id"
 _UNCOUNT_MESSAGE = "UPDATE sessions SET message_count = message_count - 1 WHERE id = ?"
@@ -228,6 +238,29 @@ class ConversationStore(SQLiteCore):
             if rows:  # replies keep existing: parent_message_id is ON DELETE SET NULL
                 await connection.execute(_UNCOUNT_MESSAGE, (rows[0][0],))
         return bool(rows)
+
+    async def _pop_message(self, session_id: UUID) -> Message | None:
+        async with self._writing() as connection:
+            rows = list(await connection.execute_fetchall(_POP_MESSAGE, (str(session_id),)))
+            if rows:
+                await connection.execute(_UNCOUNT_MESSAGE, (str(session_id),))
+        return MESSAGES.from_row(rows[0]) if rows else None
+
+    async def _clear_messages(self, session_id: UUID) -> int:
+        async with self._writing() as connection:
+            cursor = await connection.execute(_CLEAR_MESSAGES, (str(session_id),))
+            cleared = cursor.rowcount
+            await connection.execute(_UNCOUNT_ALL, (str(session_id),))
+        return cleared
+
+    async def _message_page(
+        self, session_id: UUID, after: int, limit: int
+    ) -> tuple[list[Message], int]:
+        parameters = (str(session_id), after, limit)
+        async with self._reading() as connection:
+            rows = list(await connection.execute_fetchall(_MESSAGES_AFTER, parameters))
+        last = rows[-1]["seq"] if rows else after
+        return [MESSAGES.from_row(row) for row in rows], last
 
 
 def _session_touches(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -1,0 +1,71 @@
+"""The conversation helpers through the routing repository during an outage: what the
+fallback can answer, what it must refuse, and the journal replaying pops and clears."""
+
+from __future__ import annotations
+
+from ai_agent.infrastructure.database import (
+    InMemoryRepository,
+    Repository,
+    RepositoryHealthMonitor,
+)
+from unit.health.support import (
+    Clock,
+    OutageRepository,
+    fail_over,
+    message,
+    recover,
+    session,
+    unavailable,
+)
+
+
+async def test_outage_pops_and_clears_replay_into_the_primary(
+    monitor: RepositoryHealthMonitor,
+    repo: Repository,
+    primary: OutageRepository,
+    fallback: InMemoryRepository,
+    clock: Clock,
+) -> None:
+    await fail_over(repo, primary)
+    popped_from = await repo.create_session(session(title="popped"))
+    cleared = await repo.create_session(session(title="cleared"))
+    kept = [await repo.create_message(message(popped_from.id, f"m{i}")) for i in range(3)]
+    await repo.create_message(message(cleared.id, "gone"))
+
+    popped = await repo.pop_message(popped_from.id)
+    assert popped is not None and popped.id == kept[2].id
+    assert await repo.clear_messages(cleared.id) == 1
+    assert [m.id async for m in repo.iter_messages(popped_from.id, 1)] == [m.id for m in kept[:2]]
+    assert await repo.get_or_create_session(session(id=popped_from.id)) == (
+        await fallback.get_session(popped_from.id),
+        False,
+    )
+    await recover(monitor, primary, clock)
+
+    assert [m.id for m in await primary.get_messages_by_session(popped_from.id)] == [
+        m.id for m in kept[:2]
+    ]
+    assert await primary.get_messages_by_session(cleared.id) == []
+    counts = [await primary.get_session(s.id) for s in (popped_from, cleared)]
+    assert [s.message_count if s else None for s in counts] == [2, 0]
+    assert monitor.status().journal_length == 0
+
+
+async def test_outage_refuses_what_only_the_primary_can_answer(
+    repo: Repository, primary: OutageRepository, fallback: InMemoryRepository
+) -> None:
+    before = await repo.create_session(session())
+    await repo.create_message(message(before.id))
+    await fail_over(repo, primary)
+
+    for unknown in (before, session()):  # the fallback cannot tell that either is new
+        with unavailable():
+            await repo.get_or_create_session(session(id=unknown.id))
+    with unavailable():
+        await repo.pop_message(before.id)
+    with unavailable():
+        await repo.clear_messages(before.id)
+    assert await fallback.get_session(before.id) is None  # nothing invented in the fallback
+    primary.down = False
+    stored = await primary.get_session(before.id)
+    assert stored is not None and stored.message_count == 1
