@@ -28,6 +28,7 @@ from ai_agent.config.sections import (
     FeatureFlags,
     ObservabilitySettings,
     RateLimitSettings,
+    RetentionSettings,
     RetrySettings,
     SecuritySettings,
 )
@@ -93,6 +94,7 @@ class ApplicationSettings(BaseSettings):
     rate_limit: RateLimitSettings = Field(default_factory=RateLimitSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
     features: FeatureFlags = Field(default_factory=FeatureFlags)
 
     @classmethod

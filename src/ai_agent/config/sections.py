@@ -296,6 +296,28 @@ class ObservabilitySettings(SectionSettings):
     )
 
 
+class RetentionSettings(SectionSettings):
+    """How long conversations are kept, from ``RETENTION_*``; both rules off by default.
+
+    ``ai-agent db prune`` (or ``retention.prune``) applies them when run: nothing is deleted
+    in the background.
+    """
+
+    model_config = SettingsConfigDict(**SECTION_CONFIG, env_prefix="RETENTION_")
+
+    session_max_age_days: int | None = Field(
+        default=None,
+        ge=1,
+        description="Delete sessions (with their messages) inactive for more than this many "
+        "days; unset: keep them.",
+    )
+    max_messages_per_session: int | None = Field(
+        default=None,
+        ge=0,
+        description="Keep only the newest this many messages of each session; unset: all.",
+    )
+
+
 class FeatureFlags(SectionSettings):
     """Runtime feature toggles, from ``FEATURE_ENABLE_*``.
 

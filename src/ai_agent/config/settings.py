@@ -38,6 +38,7 @@ from ai_agent.config.sections import (
     FeatureFlags,
     ObservabilitySettings,
     RateLimitSettings,
+    RetentionSettings,
     RetrySettings,
     SecuritySettings,
 )
@@ -56,6 +57,7 @@ __all__ = [
     "ProductionSettings",
     "RateLimitSettings",
     "RedisSettings",
+    "RetentionSettings",
     "RetrySettings",
     "SecuritySettings",
     "StagingSettings",

@@ -36,6 +36,7 @@ from ai_agent.domain.models import (
 )
 from ai_agent.infrastructure.database._arguments import ArgumentChecks, describe_validation_error
 from ai_agent.infrastructure.database._calls import CallRunner
+from ai_agent.infrastructure.database._maintenance import MaintenanceOperations
 from ai_agent.infrastructure.database.contract import DEFAULT_ITER_BATCH, DEFAULT_LIST_LIMIT
 from ai_agent.infrastructure.database.errors import (
     ConflictError,
@@ -50,7 +51,7 @@ __all__ = ["BaseRepository", "describe_validation_error"]
 
 
 @timed_operations
-class BaseRepository(ArgumentChecks, CallRunner, ABC):
+class BaseRepository(MaintenanceOperations, ArgumentChecks, CallRunner, ABC):
     """Lifecycle, argument checks (:mod:`._arguments`), and running, retrying and timing
     calls with one error translation (:mod:`._calls`), shared by every backend."""
 

@@ -269,6 +269,43 @@ class Conversations:
         last = record.seqs[start + len(ids) - 1] if ids else after
         return self._clones(ids), last
 
+    # -- retention -------------------------------------------------------------------------
+
+    def prune_sessions(self, cutoff: datetime, limit: int) -> tuple[int, int]:
+        doomed = [key[1] for key in self._by_activity.ascending(limit, 0) if key[0] < cutoff]
+        messages = sum(self._sessions[session_id].session.message_count for session_id in doomed)
+        for session_id in doomed:
+            self.delete_session(session_id)
+        return len(doomed), messages
+
+    def count_inactive_sessions(self, cutoff: datetime) -> tuple[int, int]:
+        sessions = messages = 0
+        for record in self._sessions.values():  # a job's count, not a request: a scan is fine
+            if record.session.last_activity < cutoff:
+                sessions += 1
+                messages += record.session.message_count
+        return sessions, messages
+
+    def trim_messages(self, session_id: UUID, keep: int, limit: int) -> int:
+        record = self._sessions.get(session_id)
+        if record is None:
+            return 0
+        doomed = record.ids[: max(0, min(limit, len(record.ids) - keep))]
+        for message_id in doomed:
+            self.delete_message(message_id)
+        return len(doomed)
+
+    def long_sessions(
+        self, more_than: int, after: UUID | None, limit: int
+    ) -> list[tuple[UUID, int]]:
+        found = sorted(
+            (record.session.id, record.session.message_count)
+            for record in self._sessions.values()
+            if record.session.message_count > more_than
+            and (after is None or record.session.id > after)
+        )
+        return found[:limit]
+
     def _unlink_parent(self, message: Message) -> None:
         parent_id = message.parent_message_id
         if parent_id is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from uuid import UUID
 
 from ai_agent.domain.models import Agent, ExternalService, MCPServer, Message, Session, Tool
@@ -93,6 +94,20 @@ class InMemoryRepository(BaseRepository):
         self, session_id: UUID, after: int, limit: int
     ) -> tuple[list[Message], int]:
         return self._conversations.message_page(session_id, after, limit)
+
+    async def _prune_sessions(self, cutoff: datetime, limit: int) -> tuple[int, int]:
+        return self._conversations.prune_sessions(cutoff, limit)
+
+    async def _count_inactive_sessions(self, cutoff: datetime) -> tuple[int, int]:
+        return self._conversations.count_inactive_sessions(cutoff)
+
+    async def _trim_messages(self, session_id: UUID, keep: int, limit: int) -> int:
+        return self._conversations.trim_messages(session_id, keep, limit)
+
+    async def _long_sessions(
+        self, more_than: int, after: UUID | None, limit: int
+    ) -> list[tuple[UUID, int]]:
+        return self._conversations.long_sessions(more_than, after, limit)
 
     # -- agents ------------------------------------------------------------------------------
 

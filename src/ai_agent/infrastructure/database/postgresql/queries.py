@@ -341,5 +341,44 @@ MESSAGES_AFTER = Statement(
     "WHERE session_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
 )
 
+# Retention, a bounded batch per statement. PRUNE_SESSIONS walks ix_sessions_activity from
+# the least recently active end; the outer WHERE is re-checked on each row after its lock
+# is granted, so a session that an append moved forward meanwhile is kept.
+PRUNE_SESSIONS = Statement(
+    """
+DELETE FROM sessions
+ WHERE id IN (SELECT id FROM sessions WHERE last_activity < $1
+               ORDER BY last_activity, id LIMIT $2)
+   AND last_activity < $1
+RETURNING message_count
+"""
+)
+COUNT_INACTIVE = Statement(
+    "SELECT count(*), coalesce(sum(message_count), 0) FROM sessions WHERE last_activity < $1"
+)
+# Under the session's row lock (LOCK_SESSION): the oldest messages beyond the newest $2, at
+# most $3 of them, and the counter, in one statement.
+TRIM_MESSAGES = Statement(
+    """
+WITH doomed AS (
+    SELECT id FROM messages
+     WHERE session_id = $1
+       AND seq <= (SELECT seq FROM messages WHERE session_id = $1
+                    ORDER BY seq DESC OFFSET $2 LIMIT 1)
+     ORDER BY seq LIMIT $3
+), deleted AS (
+    DELETE FROM messages m USING doomed WHERE m.id = doomed.id RETURNING 1
+), counted AS (
+    UPDATE sessions SET message_count = message_count - (SELECT count(*) FROM deleted)
+     WHERE id = $1
+)
+SELECT count(*) FROM deleted
+"""
+)
+LONG_SESSIONS = Statement(
+    "SELECT id, message_count FROM sessions WHERE message_count > $1 AND id > $2 "
+    "ORDER BY id LIMIT $3"
+)
+
 SCHEMA_VERSION_TABLE = Statement("SELECT to_regclass('alembic_version') IS NOT NULL")
 SCHEMA_REVISION = Statement("SELECT version_num FROM alembic_version LIMIT 1")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
+from datetime import datetime
 from typing import Any, ClassVar, Self, TypeVar
 from uuid import UUID
 
@@ -320,6 +321,28 @@ class PostgreSQLRepository(BaseRepository):
         last = rows[-1]["seq"] if rows else after
         return MESSAGES.decode_all(rows), last
 
+    async def _prune_sessions(self, cutoff: datetime, limit: int) -> tuple[int, int]:
+        rows = await self._db.fetch(q.PRUNE_SESSIONS.sql, cutoff, limit)
+        return len(rows), sum(row[0] for row in rows)
+
+    async def _count_inactive_sessions(self, cutoff: datetime) -> tuple[int, int]:
+        row = await self._db.fetchrow(q.COUNT_INACTIVE.sql, cutoff)
+        assert row is not None  # an aggregate always returns one row
+        return int(row[0]), int(row[1])
+
+    async def _trim_messages(self, session_id: UUID, keep: int, limit: int) -> int:
+        deleted = await self._db.run(
+            lambda c: _locked(c, session_id, c.fetchval, q.TRIM_MESSAGES, keep, limit)
+        )
+        return int(deleted or 0)
+
+    async def _long_sessions(
+        self, more_than: int, after: UUID | None, limit: int
+    ) -> list[tuple[UUID, int]]:
+        start = after or UUID(int=0)
+        rows = await self._db.fetch(q.LONG_SESSIONS.sql, more_than, start, limit)
+        return [(UUID(int=row[0].int), int(row[1])) for row in rows]
+
     # -- agents ------------------------------------------------------------------------------
 
     async def _create_agent(self, agent: Agent) -> Agent:
@@ -400,13 +423,15 @@ async def _locked(
     session_id: UUID,
     call: Callable[..., Awaitable[T]],
     statement: q.Statement,
+    *args: Any,
 ) -> T | None:
-    """Run ``statement`` under the session's row lock, in a transaction of its own (a
-    savepoint inside a caller's block); ``None`` when there is no such session."""
+    """Run ``statement`` (``$1`` = the session id) under the session's row lock, in a
+    transaction of its own (a savepoint inside a caller's block); ``None`` when there is
+    no such session."""
     async with connection.transaction():
         if not await connection.fetchval(q.LOCK_SESSION.sql, session_id):
             return None
-        return await call(statement.sql, session_id)
+        return await call(statement.sql, session_id, *args)
 
 
 def _missing_parent(message: Message) -> NotFoundError:

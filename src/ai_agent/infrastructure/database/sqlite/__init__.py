@@ -33,9 +33,10 @@ from __future__ import annotations
 
 from ai_agent.infrastructure.database.sqlite._catalogue import CatalogueStore
 from ai_agent.infrastructure.database.sqlite._conversations import ConversationStore
+from ai_agent.infrastructure.database.sqlite._maintenance import MaintenanceStore
 
 __all__ = ["SQLiteRepository"]
 
 
-class SQLiteRepository(ConversationStore, CatalogueStore):
+class SQLiteRepository(ConversationStore, CatalogueStore, MaintenanceStore):
     """The repository contract on a SQLite file; see the package docstring."""
