@@ -8,7 +8,7 @@ a large prune runs, and a prune interrupted at any point leaves exact counts beh
 
 from __future__ import annotations
 
-from abc import abstractmethod
+from abc import ABC, abstractmethod
 from datetime import datetime
 from uuid import UUID
 
@@ -20,7 +20,7 @@ from ai_agent.infrastructure.database.errors import RepositoryValidationError
 __all__ = ["MaintenanceOperations"]
 
 
-class MaintenanceOperations(ArgumentChecks, CallRunner):
+class MaintenanceOperations(ArgumentChecks, CallRunner, ABC):
     """Deleting old sessions and the oldest messages of long sessions, a batch at a time."""
 
     async def prune_sessions(

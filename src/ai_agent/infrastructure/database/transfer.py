@@ -21,6 +21,7 @@ listings page by offset, so a session whose activity moves during the copy may b
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -251,7 +252,8 @@ async def compare_repositories(source: Repository, target: Repository) -> list[s
 
 
 def _canonical(entity: DomainModel) -> str:
-    return entity.model_dump_json()
+    # Keys sorted: stores keep JSON objects in different key orders (jsonb sorts them).
+    return json.dumps(entity.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
 
 
 def _summary(records: Sequence[str]) -> KindSummary:
