@@ -125,5 +125,25 @@ async def test_lists_read_many_records_per_round_trip(repository: RedisRepositor
     assert trips.count == 1
 
 
+async def test_conversation_helpers_cost_one_round_trip_per_step(
+    server: RedisServer, repository: RedisRepository
+) -> None:
+    session = await repository.create_session(Session())
+    for _ in range(5):
+        await repository.create_messages([_message(session) for _ in range(500)])
+
+    server.command("CONFIG", "RESETSTAT")
+    with RoundTrips() as trips:  # one per page, however deep into the history it starts
+        assert len([m async for m in repository.iter_messages(session.id, 1000)]) == 2500
+    assert trips.count == 3
+    with RoundTrips() as trips:
+        assert await repository.pop_message(session.id) is not None
+    assert trips.count == 1
+    with RoundTrips() as trips:
+        assert await repository.clear_messages(session.id) == 2499
+    assert trips.count == 1
+    assert not command_stats(server) & {"keys", "scan", "hscan", "zscan", "sscan"}
+
+
 def _message(session: Session) -> Message:
     return Message(session_id=session.id, role=MessageRole.USER, content="hello")

@@ -41,7 +41,9 @@ What is atomic where:
   ``create_message``/``create_messages`` check sessions, parents and duplicates (in the
   session and, through the pointer, in any other session) and then store, count, move
   ``last_activity``, update both indexes, set pointers and refresh TTLs, all or nothing;
-  ``delete_session`` removes the session, every message, every index entry and pointer.
+  ``delete_session`` removes the session, every message, every index entry and pointer;
+  ``pop_message`` picks the newest message and removes it in one script (two pops never
+  get the same one), ``clear_messages`` empties the session likewise.
   Reads of one session are one script (a consistent snapshot). ``list_sessions`` reads an
   index and then its sessions (not a snapshot): an entry whose session is gone is dropped by
   a script that re-checks, so a re-created session keeps its entry.
@@ -59,7 +61,9 @@ What is atomic where:
     looked up in its session), and once it is a minute old (younger, it may belong to a
     create under way) the next create of that id takes it over and ``delete_message``
     drops it. ``update_message`` falls back to the message's own session if its pointer
-    is lost and restores it;
+    is lost and restores it. ``delete_message``, ``pop_message``, ``clear_messages`` and
+    ``delete_session`` drop pointers *after* the session's script, and only those still
+    naming the session: a crash in between leaves a leftover, handled as above;
   - ``create_messages`` over several sessions claims every pointer, validates every
     session's part, and only then writes session by session; if a write still fails (a
     session deleted concurrently) the parts already written are deleted again (their

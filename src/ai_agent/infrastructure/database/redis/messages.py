@@ -59,6 +59,17 @@ class Messages:
         reply = await self.store.script(self.store.scripts.read_messages, keys, args)
         return [codec.decode_message(frame) for frame in reply]
 
+    async def after(self, session_id: UUID, position: int, limit: int) -> tuple[list[Message], int]:
+        """Up to ``limit`` messages whose sequence is past ``position``, and the last one's."""
+        keys = [self.keys.order(session_id), self.keys.messages(session_id)]
+        args = [position, limit]
+        reply = await self.store.script(self.store.scripts.messages_after, keys, args)
+        if not reply:
+            return [], position
+        last, *frames = reply
+        # A sequence is a whole number well below 2**53, so its score's text is exact.
+        return [codec.decode_message(frame) for frame in frames], int(float(last))
+
     # -- create ------------------------------------------------------------------------------
 
     async def create(self, messages: list[Message]) -> list[Message]:
@@ -209,6 +220,32 @@ class Messages:
         if self.store.cluster:
             await self.store.script(self.store.scripts.swap_pointer, [key], [pointer, "", 0])
         return True
+
+    async def pop(self, session_id: UUID) -> Message | None:
+        sid = str(session_id)
+        reply = await self.sessions.run_script("pop_message", sid, [sid])
+        if reply[0] == "missing":
+            return None
+        frame, *state = outcome(reply, "message")
+        popped = codec.decode_message(frame)
+        await self.sessions.finish(SessionState.parse(state), "touch")
+        if self.store.cluster:  # the pointer lives in another slot: dropped after, as delete
+            key = self.keys.pointer(popped.id)
+            pointer = await self._pointer(popped.id)
+            if pointer is not None and pointer[:_ID_LEN] == sid:
+                await self.store.script(self.store.scripts.swap_pointer, [key], [pointer, "", 0])
+        return popped
+
+    async def clear(self, session_id: UUID) -> int:
+        sid = str(session_id)
+        reply = await self.sessions.run_script("clear_messages", sid, [sid])
+        if reply[0] == "missing":
+            return 0
+        cleared, *payload = outcome(reply, "session")
+        await self.sessions.finish(SessionState.parse(payload), "touch")
+        if self.store.cluster:  # their pointers live in other slots
+            await self.sessions.drop_pointers(sid, payload[5:])
+        return int(cleared)
 
     async def _delete_in(self, session_id: str, message_id: str) -> bool:
         args = [session_id, message_id]

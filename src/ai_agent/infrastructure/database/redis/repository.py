@@ -197,6 +197,17 @@ class RedisRepository(BaseRepository):
     async def _delete_message(self, message_id: UUID) -> bool:
         return await self._operations.messages.delete(message_id)
 
+    async def _pop_message(self, session_id: UUID) -> Message | None:
+        return await self._operations.messages.pop(session_id)
+
+    async def _clear_messages(self, session_id: UUID) -> int:
+        return await self._operations.messages.clear(session_id)
+
+    async def _message_page(
+        self, session_id: UUID, after: int, limit: int
+    ) -> tuple[list[Message], int]:
+        return await self._operations.messages.after(session_id, after, limit)
+
     # -- catalog -----------------------------------------------------------------------------
 
     async def _create_agent(self, agent: Agent) -> Agent:

@@ -39,10 +39,13 @@ SESSION_SCRIPTS = (
     "create_messages",
     "update_message",
     "delete_message",
+    "pop_message",
+    "clear_messages",
 )
 _CATALOG_SCRIPTS = ("catalog_write", "catalog_delete")
 _PLAIN_SCRIPTS = (
     "read_messages",
+    "messages_after",
     "list_sessions",
     "catalog_list",
     "drop_dead_entry",
@@ -81,7 +84,10 @@ class Scripts:
     create_messages: AsyncScript
     update_message: AsyncScript
     delete_message: AsyncScript
+    pop_message: AsyncScript
+    clear_messages: AsyncScript
     read_messages: AsyncScript
+    messages_after: AsyncScript
     list_sessions: AsyncScript
     catalog_write: AsyncScript
     catalog_delete: AsyncScript

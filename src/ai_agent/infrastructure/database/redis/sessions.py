@@ -151,6 +151,12 @@ class Sessions:
                 pipe.zrem(keys.user_sessions(user), sid)
 
         await self.store.batch(unlist)
+        await self.drop_pointers(sid, message_ids)
+
+    async def drop_pointers(self, sid: str, message_ids: list[str]) -> None:
+        """Cluster: delete the pointers of messages the session's script removed, in chunks
+        (they live in other slots); one that names another session (an id re-used there) stays."""
+        keys = self.keys
         for start in range(0, len(message_ids), _CHUNK):
             chunk = [keys.pointer(mid) for mid in message_ids[start : start + _CHUNK]]
             owners = await self.store.batch(partial(_queue, "get", chunk))

@@ -67,6 +67,28 @@ local function remove_reply(sid, parent, mid)
   if ids == '' then redis.call('HDEL', k, parent) else redis.call('HSET', k, parent, ids) end
 end
 
+-- Remove message `mid` (stored as `frame`) from session `sid`: its entries, its link to
+-- its parent, the parent of each of its replies (they keep existing), one off the count.
+-- What follows every removal (TTLs, pointer, index) is `removed` below.
+local function remove_message(sid, mid, frame)
+  local messages = key(T_MESSAGES, sid)
+  local _, parent = parse_frame(frame)
+  local replies_key = key(T_REPLIES, sid)
+  local replies = redis.call('HGET', replies_key, mid)
+  if replies then
+    for i = 1, #replies, ID_LEN do
+      local reply_id = replies:sub(i, i + ID_LEN - 1)
+      local reply = redis.call('HGET', messages, reply_id)
+      if reply then redis.call('HSET', messages, reply_id, with_parent(reply, '')) end
+    end
+    redis.call('HDEL', replies_key, mid)
+  end
+  remove_reply(sid, parent, mid)
+  redis.call('HDEL', messages, mid)
+  redis.call('ZREM', key(T_ORDER, sid), mid)
+  redis.call('HINCRBY', key(T_SESSION, sid), 'count', -1)
+end
+
 -- Message pointers live 2 x TTL and are re-armed (by the caller, in batches) whenever a
 -- write finds the last re-arm TTL/2 or more ago: cheap per write, and never shorter-lived
 -- than the session. Returns 1 when the caller must re-arm this session's pointers now.
@@ -131,4 +153,16 @@ local function session_state(sid)
   local state = redis.call('HMGET', skey, 'activity', 'user')
   local user = state[2]
   return { sid, state[1], user and 1 or 0, user or '', pointers_due(skey) }
+end
+
+-- The tail of a message removal (delete_message, pop_message): refresh the TTLs and, on a
+-- single server, drop the pointer and touch the indexes. Returns the session state.
+local function removed(sid, mid)
+  touch_session(sid)
+  local state = session_state(sid)
+  if SINGLE then
+    drop_pointer(sid, mid)
+    index_session(sid, state[2], state[3] == 1 and state[4] or nil, 'touch', state[5] == 1)
+  end
+  return state
 end
