@@ -71,7 +71,8 @@ async def postgresql_backend(postgres_url: str) -> AsyncIterator[Repository]:
         assert repository.pool is not None
         async with repository.pool.acquire() as connection:  # empty before, whatever ran last
             await connection.execute(
-                "TRUNCATE sessions, messages, agents, tools, mcp_servers, external_services "
+                "TRUNCATE sessions, messages, agents, tools, mcp_servers, external_services, "
+                "states "
                 "RESTART IDENTITY CASCADE"
             )
         yield repository

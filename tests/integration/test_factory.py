@@ -31,7 +31,11 @@ from ai_agent.infrastructure.database import (
     migrations,
     setup_repository,
 )
-from ai_agent.infrastructure.database.factory import MissingDriverError, load_backend
+from ai_agent.infrastructure.database.factory import (
+    MissingDriverError,
+    load_backend,
+    require_driver,
+)
 
 SECRET = "p@ss:w/rd%#?"
 
@@ -111,15 +115,15 @@ def test_unknown_scheme_is_a_clear_error_without_the_password(password: str) -> 
 
 
 @pytest.mark.parametrize(
-    ("backend", "driver", "extra"),
+    ("backend", "driver", "hint"),
     [
-        ("postgresql", "asyncpg", "postgresql"),
-        ("redis", "redis", "redis"),
-        ("sqlite", "aiosqlite", "sqlite"),
+        ("postgresql", "asyncpg", "pip install 'ai-agent[postgresql]'"),
+        ("redis", "redis", "pip install 'ai-agent[redis]'"),
+        ("sqlite", "aiosqlite", "pip install aiosqlite"),  # part of the base install
     ],
 )
 def test_missing_driver_names_the_extra(
-    monkeypatch: pytest.MonkeyPatch, backend: str, driver: str, extra: str
+    monkeypatch: pytest.MonkeyPatch, backend: str, driver: str, hint: str
 ) -> None:
     # A None entry in sys.modules makes `import driver` fail exactly as when it is absent.
     for name in list(sys.modules):
@@ -128,8 +132,12 @@ def test_missing_driver_names_the_extra(
         if name.startswith(f"ai_agent.infrastructure.database.{backend}"):
             monkeypatch.delitem(sys.modules, name)
     monkeypatch.setitem(sys.modules, driver, None)
-    with pytest.raises(MissingDriverError, match=rf"pip install 'ai-agent\[{extra}\]'"):
+    with pytest.raises(MissingDriverError) as caught:
         load_backend(backend)
+    assert str(caught.value).endswith(f"install it with: {hint}")
+    with pytest.raises(MissingDriverError) as checked:
+        require_driver(backend)  # the same answer, without importing the backend
+    assert str(checked.value) == str(caught.value)
 
 
 async def test_setup_makes_the_repository_current_and_replaces_the_previous() -> None:
@@ -155,9 +163,17 @@ async def test_setup_refuses_an_unmigrated_sqlite_database(tmp_path: Path) -> No
     settings = ApplicationSettings(
         storage_backend=StorageBackend.SQLITE, sqlite_path=tmp_path / "new.db"
     )
-    with pytest.raises(RepositoryError, match="run `ai-agent db migrate`"):
+    with pytest.raises(RepositoryConnectionError) as caught:
         await setup_repository(settings)
-    await migrations.upgrade(settings.sqlite_url)
+    assert str(caught.value).endswith(
+        f"the SQLite database file {tmp_path / 'new.db'} does not exist; to create it, "
+        f"run `ai-agent db migrate --url sqlite:///{tmp_path / 'new.db'}`"
+    )
+    assert list(tmp_path.iterdir()) == []  # the failed start left no empty file behind
+    (tmp_path / "new.db").touch()  # an existing database without the schema
+    with pytest.raises(RepositoryError, match=r"has no schema.*run `ai-agent db migrate`"):
+        await setup_repository(settings)
+    await migrations.upgrade(settings.sqlite_url)  # creates the file when missing
     repository = await setup_repository(settings)
     created = await repository.create_session(Session(user_id="factory"))
     assert await repository.get_session(created.id) == created

@@ -23,7 +23,7 @@ from ai_agent.infrastructure.database import migrations
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "migrate_database.py"
 HEAD = migrations.head_revision()
-TABLES = {"sessions", "messages", "agents", "tools", "mcp_servers", "external_services"}
+TABLES = {"sessions", "messages", "agents", "tools", "mcp_servers", "external_services", "states"}
 
 
 def environment(**settings: str) -> dict[str, str]:

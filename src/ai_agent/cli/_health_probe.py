@@ -1,35 +1,37 @@
-"""What ``ai-agent health`` measures: the backend, its schema and the failover monitor.
+"""What ``ai-agent health`` measures: the backend, its schema and the failover set-up.
 
 Kept apart from the command (:mod:`ai_agent.cli.health`) so that the probing reads as one
 story: connect, time the health check, read the schema revision, then (with a fallback)
-start a ``RepositoryHealthMonitor``, run one round of checks and read its status.
-Nothing here prints; every text it returns is redacted.
+work out what a failover monitor started now would do: the same decisions it makes at
+start-up, from the two probes and the journal's pending count, read without starting one.
+``health`` is a diagnostic: it creates no database or journal file and replays nothing
+(``ai-agent db replay`` does, on request). Nothing here prints; every text it returns is
+redacted.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote
 
-from ai_agent.config.application import ApplicationSettings
 from ai_agent.config.redaction import redact_text
 from ai_agent.infrastructure.database import migrations
 from ai_agent.infrastructure.database.base import BaseRepository
 from ai_agent.infrastructure.database.errors import RepositoryError
-from ai_agent.infrastructure.database.health import HealthStatus, RepositoryHealthMonitor
+from ai_agent.infrastructure.database.health import JournalState, read_journal
 
 __all__ = [
     "BackendProbe",
+    "FailoverView",
     "HealthReport",
     "Schema",
+    "assess_failover",
     "one_line",
     "probe_backend",
-    "probe_monitor",
     "scrub",
 ]
 
@@ -101,27 +103,103 @@ class BackendProbe:
         return after_url.partition(": ")[2] or error
 
 
+@dataclass(frozen=True)
+class FailoverView:
+    """What a failover monitor started now would do (see :func:`assess_failover`)."""
+
+    state: Literal["closed", "open"]  # its breaker after the start-up assessment
+    active: Literal["primary", "fallback"]  # where calls would go
+    primary_healthy: bool
+    fallback_healthy: bool
+    reason: str | None  # why calls would leave the primary
+    journal: JournalState | None  # None: kept in memory by the process running the monitor
+    fallbacks_enabled: bool
+    unavailable: str | None = None  # why no side could serve, if none could
+    journal_error: str | None = None
+
+    @property
+    def serving(self) -> bool:
+        return self.unavailable is None and self.journal_error is None
+
+    def describe_journal(self) -> str:
+        journal = self.journal
+        if self.journal_error is not None:
+            return f"unreadable: {self.journal_error}"
+        if journal is None:
+            return "in the memory of the process running the monitor (nothing on disk)"
+        if not journal.exists:
+            return f"none at {journal.location}"
+        return f"{journal.pending} pending write(s) at {journal.location}"
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["serving"] = self.serving
+        if self.journal is not None:
+            data["journal"]["location"] = str(self.journal.location)
+        return data
+
+
+def assess_failover(
+    primary: BackendProbe,
+    fallback: BackendProbe,
+    fallback_repository: BaseRepository,
+    *,
+    fallbacks_enabled: bool,
+) -> FailoverView:
+    """The monitor's start-up decisions, without starting it: a journal left by an earlier
+    run, or a primary that does not answer, sends calls to the fallback (when fallbacks are
+    on and it answers). The journal is only read; a missing one is reported, not created."""
+    journal: JournalState | None = None
+    journal_error: str | None = None
+    try:
+        journal = read_journal(fallback_repository)
+    except RepositoryError as exc:
+        journal_error = one_line(exc)
+    pending = journal.pending if journal is not None else 0
+    reason: str | None = None
+    if pending:
+        reason = f"{pending} journaled write(s) await replay; run `ai-agent db replay`"
+    elif not primary.reachable:
+        reason = primary.problem() or "the primary does not answer"
+    unavailable: str | None = None
+    if reason is not None and not fallbacks_enabled:
+        unavailable = f"primary unavailable: {reason}, and fallbacks are off"
+    elif reason is not None and not fallback.reachable:
+        unavailable = f"primary unavailable: {reason}, and the fallback does not answer either"
+    return FailoverView(
+        state="closed" if reason is None else "open",
+        active="fallback" if reason is not None and fallbacks_enabled else "primary",
+        primary_healthy=primary.reachable,
+        fallback_healthy=fallback.reachable,
+        reason=reason,
+        journal=journal,
+        fallbacks_enabled=fallbacks_enabled,
+        unavailable=unavailable,
+        journal_error=journal_error,
+    )
+
+
 @dataclass
 class HealthReport:
     """Everything ``ai-agent health`` shows."""
 
     primary: BackendProbe
     fallback: BackendProbe | None = None
-    monitor: HealthStatus | None = None
-    serving: bool = False  # with a monitor: whether get_healthy_repository() succeeded
-    monitor_error: str | None = None
-    notes: list[str] = field(default_factory=list)
+    failover: FailoverView | None = None
 
     @property
     def active(self) -> str:
-        return self.monitor.active if self.monitor is not None else "primary"
+        return self.failover.active if self.failover is not None else "primary"
 
     def problem(self) -> str | None:
         """The one line that says why the configured storage cannot serve, or ``None``."""
-        if self.monitor is None:
-            return self.monitor_error or self.primary.problem()
-        if not self.serving:
-            return self.monitor_error or self.primary.problem() or "no repository can serve"
+        view = self.failover
+        if view is None:
+            return self.primary.problem()
+        if view.journal_error is not None:
+            return f"cannot read the failover journal: {view.journal_error}"
+        if view.unavailable is not None:
+            return view.unavailable
         side = self.primary if self.active == "primary" else self.fallback
         problem = side.problem() if side is not None else None
         if problem is None and side is self.primary and self.fallback is not None:
@@ -137,15 +215,8 @@ class HealthReport:
             "problem": self.problem(),
             **_probe_dict(self.primary),
             "fallback": _probe_dict(self.fallback) if self.fallback else None,
-            "monitor": None,
+            "failover": self.failover.as_dict() if self.failover is not None else None,
         }
-        if self.monitor is not None:
-            monitor = asdict(self.monitor)
-            monitor["state"] = str(self.monitor.state)
-            last_check = self.monitor.last_check
-            monitor["last_check"] = last_check.isoformat() if last_check else None
-            monitor["serving"] = self.serving
-            data["monitor"] = monitor
         return data
 
 
@@ -243,35 +314,3 @@ def _database_missing(exc: BaseException) -> bool:
             return True
         seen = seen.__cause__ or seen.__context__
     return False
-
-
-async def probe_monitor(
-    report: HealthReport,
-    primary: BaseRepository,
-    fallback: BaseRepository,
-    settings: ApplicationSettings,
-    seconds: float,
-) -> None:
-    """Start a monitor over ``primary`` and ``fallback``, run one round, record its status."""
-    monitor = RepositoryHealthMonitor(
-        primary_repository=primary, fallback_repository=fallback, settings=settings
-    )
-    monitor.check_timeout = seconds  # each of its probes; start() and check() make four
-    bound = 4 * seconds + 5
-    try:
-        async with asyncio.timeout(bound):
-            await monitor.start()
-            await monitor.check()
-            try:
-                await monitor.get_healthy_repository()
-                report.serving = True
-            except RepositoryError as exc:
-                report.monitor_error = one_line(exc)
-    except TimeoutError:
-        report.monitor_error = f"the health monitor did not finish within {bound:g} s"
-    except RepositoryError as exc:
-        report.monitor_error = f"the health monitor could not start: {one_line(exc)}"
-    finally:
-        report.monitor = monitor.status()
-        with contextlib.suppress(RepositoryError, TimeoutError):
-            await monitor.stop()

@@ -17,10 +17,13 @@ from typing import Annotated
 import typer
 
 from ai_agent import __version__
+from ai_agent._extras import MissingExtraError
+from ai_agent.cli import db_data, db_replay
 from ai_agent.cli.config import config_app
 from ai_agent.cli.db import db_app
 from ai_agent.cli.demo import demo
 from ai_agent.cli.health import health
+from ai_agent.cli.metrics import metrics_app
 from ai_agent.config.errors import ConfigurationError
 
 __all__ = ["app", "main"]
@@ -37,8 +40,12 @@ app = typer.Typer(
 
 app.add_typer(config_app, name="config")
 app.add_typer(db_app, name="db")
+db_app.command(name="prune")(db_data.prune_command)
+db_app.command(name="copy")(db_data.copy)
+db_app.command(name="replay")(db_replay.replay)
 app.command(name="demo")(demo)
 app.command(name="health")(health)
+app.add_typer(metrics_app, name="metrics")
 
 
 def _print_version(value: bool) -> None:
@@ -69,4 +76,7 @@ def main() -> None:
     except ConfigurationError as exc:
         for problem in exc.problems:
             print(f"Configuration error: {problem}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except MissingExtraError as exc:  # any command that reached a missing extra: one line
+        print(f"Error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None

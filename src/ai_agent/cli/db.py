@@ -11,10 +11,11 @@ settings select (``STORAGE_BACKEND=postgresql`` with ``DB_*``/``DATABASE_URL``, 
     ai-agent db migrate --url sqlite:///var/agent.db
 
 Results go to stdout; a failure is one line on stderr (never a password, never a traceback)
-and exit status 1 (2 for configuration and usage errors). Slow steps show a spinner on
-stderr when it is a terminal. ``migrate`` is safe to run from several processes at once:
-the migration API serialises them (an advisory lock on PostgreSQL, the write lock on SQLite)
-and every run after the first finds the schema at head.
+and exit status 1 (2 for configuration and usage errors, and for a PostgreSQL URL without
+the ``postgresql`` extra: the line names ``pip install 'ai-agent[postgresql]'``). Slow steps
+show a spinner on stderr when it is a terminal. ``migrate`` is safe to run from several
+processes at once: the migration API serialises them (an advisory lock on PostgreSQL, the
+write lock on SQLite) and every run after the first finds the schema at head.
 """
 
 from __future__ import annotations
@@ -29,12 +30,18 @@ import typer
 from rich.console import Console
 from sqlalchemy.engine import URL
 
-from ai_agent.cli.config import EnvFileOption, EnvOption, load_settings_or_exit
+from ai_agent.cli.config import (
+    CONFIG_ERROR_EXIT_CODE,
+    EnvFileOption,
+    EnvOption,
+    load_settings_or_exit,
+)
 from ai_agent.config.application import ApplicationSettings
 from ai_agent.config.base import DEFAULT_ENV_FILE
 from ai_agent.config.redaction import redact_text
 from ai_agent.infrastructure.database import migrations
 from ai_agent.infrastructure.database.errors import RepositoryError
+from ai_agent.infrastructure.database.factory import MissingDriverError
 
 __all__ = ["db_app", "main"]
 
@@ -101,6 +108,10 @@ def _target(url: str | None, environment: str | None, env_file: Path) -> Target:
     settings = load_settings_or_exit(environment, env_file)
     try:
         chosen = migrations.sql_url(url) if url else migrations.settings_url(settings)
+        migrations.check_driver(chosen)
+    except MissingDriverError as exc:  # an extra to install: a usage error, not a failure
+        typer.echo(f"Error: {exc}", err=True)
+        raise typer.Exit(CONFIG_ERROR_EXIT_CODE) from None
     except RepositoryError as exc:
         _fail(f"Error: {exc}")
     except Exception:  # sqlalchemy's ArgumentError; the text may hold a password: not shown

@@ -2,7 +2,8 @@
 
 Output is the demo's own report on stdout (a plain stream when stdout is not a terminal:
 no colours, no wrapped lines); a failure is one line on stderr, ``Demo failed on the
-<backend> backend: <why>``, with exit status 1 and no "completed" banner.
+<backend> backend: <why>``, with exit status 1 and no "completed" banner (2 when the
+backend's extra is not installed: the line names ``pip install 'ai-agent[EXTRA]'``).
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from typing import Annotated, NoReturn
 import typer
 from rich.console import Console
 
-from ai_agent.cli.config import load_settings_or_exit
+from ai_agent._extras import MissingExtraError
+from ai_agent.cli.config import CONFIG_ERROR_EXIT_CODE, load_settings_or_exit
 from ai_agent.config import feature_flags
 from ai_agent.config.errors import ConfigurationError
 from ai_agent.config.redaction import redact_text
@@ -52,6 +54,8 @@ def demo(backend: BackendOption = None) -> None:
         console.soft_wrap = True  # one printed line stays one line for whoever reads it
     try:
         asyncio.run(run_demo(settings, console))
+    except MissingExtraError as exc:  # an extra to install: a usage error (exit 2)
+        _failed(str(settings.selected_backend), str(exc), CONFIG_ERROR_EXIT_CODE)
     except (RepositoryError, DemoFailure) as exc:
         _failed(str(settings.selected_backend), str(exc))
     except ConfigurationError as exc:
@@ -60,10 +64,10 @@ def demo(backend: BackendOption = None) -> None:
         _failed(str(settings.selected_backend), f"{type(exc).__name__}: {exc}")
 
 
-def _failed(backend: str, why: str) -> NoReturn:
+def _failed(backend: str, why: str, status: int = 1) -> NoReturn:
     lines = redact_text(why).strip().splitlines()
     typer.echo(f"Demo failed on the {backend} backend: {lines[0] if lines else why}", err=True)
-    raise typer.Exit(1)
+    raise typer.Exit(status)
 
 
 def main() -> None:

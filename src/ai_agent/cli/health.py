@@ -5,14 +5,17 @@
     ai-agent health                                   # the backend the settings select
     ai-agent health --backend redis                   # another backend, configured as usual
     ai-agent health --url sqlite:///agent.db          # a URL instead of the settings
-    ai-agent health --fallback sqlite:///fallback.db  # also run the failover monitor once
+    ai-agent health --fallback sqlite:///fallback.db  # also assess the failover set-up
     ai-agent health --json                            # machine-readable
 
 It connects to the backend, times its health check, reads the schema revision (SQLite and
-PostgreSQL), and, when a fallback is configured (``--fallback`` or ``FALLBACK_URL``), starts
-a ``RepositoryHealthMonitor`` over the two, runs one round of checks, prints its state and
-stops it. Exit status: 0 when healthy (with a monitor: when the side it routes calls to can
-serve them), 1 when not, with one line on stderr saying why; 2 for a configuration error
+PostgreSQL), and, when a fallback is configured (``--fallback`` or ``FALLBACK_URL``), probes
+the fallback too and reports what a ``RepositoryHealthMonitor`` started now would do: where
+calls would go and why, and the failover journal's pending writes. It is a diagnostic: it
+starts no monitor, creates no database or journal file (a missing one is reported) and
+replays nothing; ``ai-agent db replay`` replays a pending journal. Exit status: 0 when
+healthy (with a fallback: when the side calls would go to can serve them; "degraded" when
+that is the fallback), 1 when not, with one line on stderr saying why; 2 for a configuration error
 (bad settings, a URL that is not a repository URL, a missing driver). URLs are always
 shown with the password masked. A spinner runs on stderr while connecting when it is a
 terminal; the report is a table on a terminal and ``Name: value`` lines otherwise.
@@ -23,9 +26,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -37,9 +37,9 @@ from sqlalchemy.engine import make_url
 
 from ai_agent.cli._health_probe import (
     HealthReport,
+    assess_failover,
     one_line,
     probe_backend,
-    probe_monitor,
     scrub,
 )
 from ai_agent.cli.config import (
@@ -73,8 +73,9 @@ FallbackOption = Annotated[
     str | None,
     typer.Option(
         "--fallback",
-        help="Fallback repository URL (same forms as --url): also run the failover "
-        "monitor's checks over backend and fallback. Default: $FALLBACK_URL; unset: no monitor.",
+        help="Fallback repository URL (same forms as --url): also check it, and report where "
+        "the failover monitor would route calls and the journal's pending writes (nothing "
+        "is created or replayed). Default: $FALLBACK_URL; unset: no failover.",
         show_default=False,
     ),
 ]
@@ -151,7 +152,7 @@ def _plan(
 
 
 async def _check(plan: Plan, seconds: float, console: Console) -> HealthReport:
-    """Probe the primary (and the fallback and the monitor, with a fallback)."""
+    """Probe the primary (and, with a fallback, the fallback and the journal)."""
     where = f"{plan.primary.backend_name} at {plan.primary.display_url}"
     try:
         with console.status(f"Connecting to {where}..."):
@@ -161,8 +162,13 @@ async def _check(plan: Plan, seconds: float, console: Console) -> HealthReport:
         fallback = plan.fallback
         with console.status(f"Checking the fallback {fallback.display_url}..."):
             report.fallback = await probe_backend(fallback, seconds, plan.secrets)
-        with console.status("Running the failover monitor's health checks..."):
-            await probe_monitor(report, plan.primary, fallback, plan.settings, seconds)
+        report.failover = await asyncio.to_thread(
+            assess_failover,
+            report.primary,
+            report.fallback,
+            fallback,
+            fallbacks_enabled=feature_flags.is_enabled("fallbacks"),
+        )
         return report
     finally:
         for repository in (plan.primary, plan.fallback):
@@ -173,21 +179,6 @@ async def _check(plan: Plan, seconds: float, console: Console) -> HealthReport:
 async def _quietly_disconnect(repository: BaseRepository) -> None:
     with contextlib.suppress(Exception):  # closing after the report: nothing left to say
         await repository.disconnect()
-
-
-@contextmanager
-def _monitor_logs_silenced() -> Iterator[None]:
-    """The monitor logs each failover; the report already says it, once, on stdout."""
-    logger = logging.getLogger("ai_agent.infrastructure.database.health")
-    handler = logging.NullHandler()
-    propagate = logger.propagate
-    logger.addHandler(handler)
-    logger.propagate = False
-    try:
-        yield
-    finally:
-        logger.propagate = propagate
-        logger.removeHandler(handler)
 
 
 def _yes(value: bool | None) -> str:
@@ -211,18 +202,17 @@ def _rows(report: HealthReport) -> list[tuple[str, str]]:
             ("Fallback", f"{report.fallback.backend} at {report.fallback.url}"),
             ("Fallback schema", report.fallback.schema.describe()),
         ]
-    status = report.monitor
-    if status is not None:
-        journal = f"{status.journal_length} pending write(s) at {status.journal_location}"
+    view = report.failover
+    if view is not None:
+        rejected = "n/a" if view.journal is None else str(view.journal.rejected)
         rows += [
-            ("Monitor state", str(status.state)),
-            ("Active side", status.active),
-            ("Primary healthy", _yes(status.primary_healthy)),
-            ("Fallback healthy", _yes(status.fallback_healthy)),
-            ("Last error", status.last_error or "none"),
-            ("Failover count", str(status.failover_count)),
-            ("Journal", journal),
-            ("Rejected writes", str(status.rejected_writes)),
+            ("Failover state", view.state),
+            ("Active side", view.active),
+            ("Primary healthy", _yes(view.primary_healthy)),
+            ("Fallback healthy", _yes(view.fallback_healthy)),
+            ("Failover reason", view.reason or "none"),
+            ("Journal", view.describe_journal()),
+            ("Rejected writes", rejected),
         ]
     rows.append(("Status", _verdict(report)))
     return rows
@@ -236,7 +226,9 @@ def _verdict(report: HealthReport) -> str:
     if problem is not None:
         return "unhealthy"
     if report.active == "fallback":
-        return "degraded: the primary is down; the fallback serves calls"
+        if not report.primary.reachable:
+            return "degraded: the primary is down; the fallback serves calls"
+        return "degraded: journaled writes await replay; the fallback serves calls"
     return "healthy"
 
 
@@ -270,13 +262,13 @@ def health(
     env_file: EnvFileOption = Path(DEFAULT_ENV_FILE),
 ) -> None:
     """Connect to the storage backend, run its health check and report backend, URL
-    (password masked), reachability, latency, schema revision and, with a fallback, the
-    failover monitor's state. Exit 0 when healthy, 1 when not, 2 on a configuration error."""
+    (password masked), reachability, latency, schema revision and, with a fallback, what the
+    failover monitor would do (creating and replaying nothing). Exit 0 when healthy, 1 when
+    not, 2 on a configuration error."""
     settings = load_settings_or_exit(env, env_file)
-    feature_flags.load(settings.features)  # FEATURE_ENABLE_FALLBACKS decides the monitor's routing
+    feature_flags.load(settings.features)  # FEATURE_ENABLE_FALLBACKS decides the routing
     plan = _plan(settings, backend, url, fallback)
-    with _monitor_logs_silenced():
-        report = asyncio.run(_check(plan, timeout, Console(stderr=True)))
+    report = asyncio.run(_check(plan, timeout, Console(stderr=True)))
     _print(report, as_json, plan.secrets)
     problem = report.problem()
     if problem is not None:

@@ -7,10 +7,11 @@ Application-level variables have no prefix (``APP_NAME``, ``ENVIRONMENT``, ``DEB
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Any, ClassVar
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 from sqlalchemy.engine import URL
 
@@ -32,8 +33,12 @@ from ai_agent.config.sections import (
     RetrySettings,
     SecuritySettings,
 )
+from ai_agent.config.urls import sqlite_file_path
 
 __all__ = ["ApplicationSettings"]
+
+# "sqlite:..." or "scheme://...": a URL rather than a path ("C:\\data" is a path).
+_URL_LIKE = re.compile(r"^(?:sqlite[a-z+]*:|[a-zA-Z][a-zA-Z0-9+.\-]+://)", re.IGNORECASE)
 
 
 class ApplicationSettings(BaseSettings):
@@ -76,7 +81,9 @@ class ApplicationSettings(BaseSettings):
     )
     sqlite_path: Path = Field(
         default=Path("ai_agent.db"),
-        description="SQLite database file (STORAGE_BACKEND=sqlite), relative to the working "
+        description="SQLite database file (STORAGE_BACKEND=sqlite): a path, relative to the "
+        "working directory, or a SQLite URL (sqlite:///relative.db, "
+        "sqlite:////absolute/path.db). `ai-agent db migrate` creates the file and its "
         "directory.",
     )
     # A secret: the URL may hold a password (render it with sqlalchemy's make_url to show it
@@ -107,6 +114,17 @@ class ApplicationSettings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return top_level_sources(settings_cls, init_settings, dotenv_settings)
+
+    @field_validator("sqlite_path", mode="before")
+    @classmethod
+    def _sqlite_path_from_url(cls, value: Any) -> Any:
+        # The URL form is what `--url` and FALLBACK_URL take: accept it here too.
+        if isinstance(value, str) and _URL_LIKE.match(value.strip()):
+            try:
+                return sqlite_file_path(value)
+            except ValueError as exc:
+                raise ValueError(f"takes a file path or a SQLite URL; {exc}") from None
+        return value
 
     @model_validator(mode="before")
     @classmethod

@@ -31,6 +31,7 @@ from ai_agent.config.environments import (
     TestingSettings,
 )
 from ai_agent.config.errors import ConfigurationError
+from ai_agent.config.redaction import redact_text
 
 __all__ = [
     "ENVIRONMENT_CLASSES",
@@ -148,7 +149,8 @@ def _describe_error(error: ErrorDetails, settings_cls: type[BaseSettings]) -> st
 
 
 def _shown(value: object) -> str:
-    text = repr(value)
+    # A URL given to the wrong variable may hold a password: mask it.
+    text = repr(redact_text(value)) if isinstance(value, str) else repr(value)
     return text if len(text) <= _MAX_SHOWN else f"{text[: _MAX_SHOWN - 3]}..."
 
 

@@ -272,15 +272,26 @@ class ObservabilitySettings(SectionSettings):
         default=None, description="Also write logs to this file (its directory must exist)."
     )
 
-    metrics_enabled: bool = Field(default=True, description="Expose metrics.")
+    metrics_enabled: bool = Field(
+        default=True, description="Record Prometheus metrics of every repository operation."
+    )
     metrics_port: int = Field(
         default=9090, ge=1, le=65535, description="Port of the metrics endpoint."
     )
     metrics_path: str = Field(default="/metrics", description="Path of the metrics endpoint.")
 
-    tracing_enabled: bool = Field(default=True, description="Record traces.")
+    tracing_enabled: bool = Field(
+        default=True,
+        description="One OpenTelemetry span per repository operation (needs the `otel` extra).",
+    )
     tracing_sample_rate: float = Field(
-        default=0.1, ge=0, le=1, description="Fraction of requests traced, 0 to 1."
+        default=0.1,
+        ge=0,
+        le=1,
+        description=(
+            "Fraction of repository operations traced, 0 to 1 (0: none); inside a recording"
+            " span of the caller, every operation."
+        ),
     )
     tracing_service_name: str = Field(default="ai-agent", description="Service name in traces.")
 
@@ -354,8 +365,9 @@ class FeatureFlags(SectionSettings):
     enable_detailed_metrics: bool = Field(
         default=False,
         description=(
-            "Record every repository call's latency and error type in `repository.metrics`"
-            " (per operation)."
+            "Also record the rows each repository call returned or wrote"
+            " (`ai_agent_repository_operation_rows`); latency and errors are always recorded"
+            " while metrics are on."
         ),
     )
     enable_request_tracing: bool = Field(default=True, description="Trace each request.")

@@ -7,6 +7,7 @@ connection string with user and password percent-escaped.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -17,9 +18,12 @@ from sqlalchemy.exc import ArgumentError
 from ai_agent.config.errors import ConfigurationError
 
 __all__ = [
+    "SQLITE_URL_FORMS",
     "UrlSettingsSource",
     "parse_postgresql_url",
     "parse_redis_url",
+    "shown_url",
+    "sqlite_file_path",
     "url_fields",
 ]
 
@@ -34,6 +38,53 @@ def _make_url(raw: str, name: str, expected: str) -> URL:
     except (ArgumentError, ValueError):
         # The driver's message may quote the URL (and its password); say what we expect.
         raise ValueError(f"{name} is not a valid URL; expected {expected}") from None
+
+
+SQLITE_URL_FORMS = (
+    "sqlite:///relative.db (three slashes: a path relative to the working directory) "
+    "or sqlite:////absolute/path.db (four slashes)"
+)
+# Text that does not parse as a URL may still hold "user:password@": keep a leading
+# "scheme:" or "scheme://" and mask everything up to the last "@".
+_UNPARSED_USERINFO = re.compile(r"^(?P<scheme>(?:[a-zA-Z][a-zA-Z0-9+.\-]*:(?://)?)?).*@", re.S)
+
+
+def shown_url(raw: str) -> str:
+    """``raw`` as it may be shown: a URL with its password masked; for text that does not
+    parse as a URL, everything between its scheme and its last ``@`` masked."""
+    text = raw.strip()
+    try:
+        return make_url(text).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        return _UNPARSED_USERINFO.sub(r"\g<scheme>***@", text)
+
+
+def sqlite_file_path(url: str | URL) -> str:
+    """The file path a ``sqlite:///`` URL names (``sqlite+aiosqlite:///`` too).
+
+    Raises ``ValueError`` saying what was given, the accepted forms and, when it can tell,
+    the URL that was likely meant (``sqlite://agent.db`` -> ``sqlite:///agent.db``).
+    """
+    given = shown_url(url) if isinstance(url, str) else url.render_as_string()
+    try:
+        parsed = make_url(url.strip()) if isinstance(url, str) else url
+    except (ArgumentError, ValueError):
+        # "sqlite:agent.db": the slashes are missing altogether.
+        scheme, _, rest = given.partition(":")
+        meant = f": did you mean 'sqlite:///{rest}'?" if scheme.lower() == "sqlite" else ""
+        raise ValueError(f"{given!r} is not a SQLite URL; use {SQLITE_URL_FORMS}{meant}") from None
+    if parsed.get_backend_name().lower() != "sqlite":
+        raise ValueError(f"{given!r} is not a SQLite URL; use {SQLITE_URL_FORMS}")
+    if parsed.host or parsed.port or parsed.username:
+        path = "/".join(part for part in (parsed.host, parsed.database) if part)
+        meant = "" if parsed.username else f": did you mean 'sqlite:///{path}'?"
+        raise ValueError(
+            f"{given!r} puts {parsed.host!r} where a host name goes, and a SQLite URL has "
+            f"none; use {SQLITE_URL_FORMS}{meant}"
+        )
+    if not parsed.database:
+        raise ValueError(f"{given!r} names no database file; use {SQLITE_URL_FORMS}")
+    return parsed.database
 
 
 def parse_postgresql_url(raw: str, name: str = "DATABASE_URL") -> dict[str, Any]:

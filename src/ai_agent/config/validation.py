@@ -55,9 +55,23 @@ def _missing_directory(variable: str, path: Path) -> Iterator[str]:
         yield f"{variable} points into {str(directory)!r}, which is not an existing directory."
 
 
+def _usable_database_file(variable: str, path: Path) -> Iterator[str]:
+    """A path `ai-agent db migrate` can create: missing directories are fine (it makes
+    them), a file or directory in the way is not."""
+    path = path.expanduser()
+    if path.is_dir():
+        yield f"{variable} is {str(path)!r}, a directory; it must name a database file."
+        return
+    for ancestor in path.parents:
+        if ancestor.exists():
+            if not ancestor.is_dir():
+                yield f"{variable} points into {str(ancestor)!r}, which is a file, not a directory."
+            return
+
+
 def _writable_paths(settings: ApplicationSettings) -> Iterator[str]:
     if settings.selected_backend is StorageBackend.SQLITE:
-        yield from _missing_directory("SQLITE_PATH", settings.sqlite_path)
+        yield from _usable_database_file("SQLITE_PATH", settings.sqlite_path)
     if settings.observability.log_file is not None:
         yield from _missing_directory("OBSERVABILITY_LOG_FILE", settings.observability.log_file)
 

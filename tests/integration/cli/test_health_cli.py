@@ -1,4 +1,4 @@
-"""``ai-agent health`` on every backend, unreachable servers, JSON, and the failover monitor."""
+"""``ai-agent health`` on every backend, unreachable servers, JSON, and the failover set-up."""
 
 from __future__ import annotations
 
@@ -82,7 +82,7 @@ def test_memory_is_healthy_by_default() -> None:
     assert report["Latency"].endswith(" ms")
     assert report["Schema revision"] == "n/a (schemaless)"
     assert report["Status"] == "healthy"
-    assert "Monitor state" not in report
+    assert "Failover state" not in report
     assert result.stderr == ""
 
 
@@ -202,7 +202,7 @@ def test_json_report_parses(tmp_path: Path) -> None:
     assert data["backend"] == "sqlite" and data["reachable"] is True
     assert isinstance(data["latency_ms"], float)
     assert data["schema"] == {"current": HEAD, "head": HEAD, "state": "up to date"}
-    assert data["monitor"] is None and data["fallback"] is None
+    assert data["failover"] is None and data["fallback"] is None
 
 
 def test_json_report_of_an_unreachable_server() -> None:
@@ -254,10 +254,10 @@ def test_missing_driver_names_the_extra(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr
 
 
-# -- with a fallback: the failover monitor ---------------------------------------------------
+# -- with a fallback: what the failover monitor would do ------------------------------------
 
 
-def test_monitor_state_with_a_postgresql_primary_and_a_sqlite_fallback(
+def test_failover_state_with_a_postgresql_primary_and_a_sqlite_fallback(
     monkeypatch: pytest.MonkeyPatch, fresh_postgres_url: str, tmp_path: Path
 ) -> None:
     migrate(fresh_postgres_url)
@@ -270,13 +270,14 @@ def test_monitor_state_with_a_postgresql_primary_and_a_sqlite_fallback(
     report = fields(result)
     assert report["Fallback"] == f"sqlite at {sqlite_url(tmp_path / 'fallback.db')}"
     assert report["Fallback schema"] == f"{HEAD} (head)"
-    assert report["Monitor state"] == "closed"
+    assert report["Failover state"] == "closed"
     assert report["Active side"] == "primary"
     assert report["Primary healthy"] == "yes"
     assert report["Fallback healthy"] == "yes"
-    assert report["Last error"] == "none"
-    assert report["Failover count"] == "0"
-    assert report["Journal"] == f"0 pending write(s) at {tmp_path / 'fallback.db'}.failover-journal"
+    assert report["Failover reason"] == "none"
+    # No outage yet, so no journal; health reports it and does not create it.
+    assert report["Journal"] == f"none at {tmp_path / 'fallback.db'}.failover-journal"
+    assert not (tmp_path / "fallback.db.failover-journal").exists()
     assert report["Rejected writes"] == "0"
     assert report["Status"] == "healthy"
     assert_no_password(result, password_of(fresh_postgres_url))
@@ -288,13 +289,19 @@ def test_dead_primary_fails_over_to_the_sqlite_fallback(tmp_path: Path) -> None:
     result = health("--url", dead_postgres_url(), "--fallback", fallback, "--json")
     assert result.exit_code == 0, result.output  # the active side (the fallback) serves
     data = json.loads(result.stdout)
-    monitor = data["monitor"]
-    assert monitor["state"] == "open"
-    assert monitor["active"] == "fallback"
-    assert monitor["primary_healthy"] is False and monitor["fallback_healthy"] is True
-    assert monitor["failover_count"] == 1
-    assert "127.0.0.1" in monitor["last_error"]
-    assert monitor["serving"] is True
+    failover = data["failover"]
+    assert failover["state"] == "open"
+    assert failover["active"] == "fallback"
+    assert failover["primary_healthy"] is False and failover["fallback_healthy"] is True
+    assert "127.0.0.1" in failover["reason"]
+    assert failover["serving"] is True
+    assert failover["journal"] == {
+        "location": f"{tmp_path / 'fallback.db'}.failover-journal",
+        "exists": False,
+        "pending": 0,
+        "applied": 0,
+        "rejected": 0,
+    }
     assert data["healthy"] is True
     assert_no_password(result)
     plain = health("--url", dead_postgres_url(), "--fallback", fallback)

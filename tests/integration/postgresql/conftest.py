@@ -23,7 +23,8 @@ from ai_agent.infrastructure.database import migrations
 from ai_agent.infrastructure.database.postgresql import PostgreSQLRepository
 
 TRUNCATE_ALL = (
-    "TRUNCATE sessions, messages, agents, tools, mcp_servers, external_services "
+    "TRUNCATE sessions, messages, agents, tools, mcp_servers, external_services, "
+    "states "
     "RESTART IDENTITY CASCADE"
 )
 POOL = {"min_pool_size": 1, "max_pool_size": 4, "pool_timeout": 5.0, "command_timeout": 30.0}

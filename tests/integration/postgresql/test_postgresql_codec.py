@@ -5,7 +5,9 @@ comes back exactly."""
 from __future__ import annotations
 
 import json
+import pickle
 from typing import Any
+from uuid import UUID, SafeUUID, uuid4
 
 import pytest
 
@@ -20,7 +22,9 @@ from ai_agent.infrastructure.database.postgresql.codec import (
     TOOLS,
     Table,
     decode_json,
+    decode_uuid,
     encode_json,
+    encode_uuid,
 )
 
 pytestmark = pytest.mark.postgresql
@@ -130,3 +134,28 @@ async def test_decode_all_builds_what_decode_builds(repository: PostgreSQLReposi
     assert SESSIONS.decode_all(exact) == expected
     assert SESSIONS.decode_all(wider) == expected  # not column_list alone: by name
     assert SESSIONS.decode_all([]) == []
+
+
+def test_decode_uuid_builds_a_plain_uuid() -> None:
+    """Built without ``UUID.__init__``: still the same value, hash, text, and pickle."""
+    original = uuid4()
+    decoded = decode_uuid(original.bytes)
+    assert type(decoded) is UUID and decoded.is_safe is SafeUUID.unknown
+    assert decoded == original and hash(decoded) == hash(original)
+    assert str(decoded) == str(original) and decoded.version == 4
+    assert pickle.loads(pickle.dumps(decoded)) == original
+    assert encode_uuid(decoded) == encode_uuid(str(original)) == original.bytes
+
+
+async def test_ids_come_back_as_uuid_in_every_statement_shape(
+    repository: PostgreSQLRepository,
+) -> None:
+    """Scalars, arrays, NULL and parameters given as text: the codec is the connection's."""
+    assert repository.pool is not None
+    ids = [uuid4(), uuid4()]
+    async with repository.pool.acquire() as connection:
+        row = await connection.fetchrow("SELECT $1::uuid, $2::uuid[], NULL::uuid", str(ids[0]), ids)
+    assert row is not None
+    one, many, none = row
+    assert type(one) is UUID and one == ids[0] and none is None
+    assert many == ids and all(type(item) is UUID for item in many)

@@ -4,7 +4,9 @@ only when created here, and never showing the password."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import asyncpg
 import pytest
@@ -122,6 +124,22 @@ async def test_a_callers_pool_without_the_json_codecs_is_refused(pg_url: str) ->
     pool = await asyncpg.create_pool(pg_url, min_size=1, max_size=1)
     try:
         with pytest.raises(RepositoryError, match=r"init=PostgreSQLRepository\.init_connection"):
+            await PostgreSQLRepository(pool=pool).connect()
+    finally:
+        await pool.close()
+
+
+async def test_a_callers_pool_with_only_the_json_codecs_is_refused(pg_url: str) -> None:
+    """Without the uuid codec, ids would come back as asyncpg's UUID subclass (issue 15)."""
+
+    async def json_only(connection: Any) -> None:
+        await connection.set_type_codec(
+            "jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
+        )
+
+    pool = await asyncpg.create_pool(pg_url, min_size=1, max_size=1, init=json_only)
+    try:
+        with pytest.raises(RepositoryError, match=r"ids as uuid\.UUID"):
             await PostgreSQLRepository(pool=pool).connect()
     finally:
         await pool.close()

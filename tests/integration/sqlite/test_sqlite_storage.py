@@ -23,6 +23,7 @@ from ai_agent.infrastructure.database import (
     RepositoryConnectionError,
     RepositoryError,
     RepositoryValidationError,
+    migrations,
 )
 from ai_agent.infrastructure.database.sqlite import SQLiteRepository
 
@@ -137,7 +138,8 @@ async def test_constructor_does_not_touch_the_file(tmp_path: Path) -> None:
 async def test_schema_revision_reports_the_migration_state(
     tmp_path: Path, repository: SQLiteRepository
 ) -> None:
-    assert await repository.schema_revision() == "0001"
+    assert await repository.schema_revision() == migrations.head_revision()
+    (tmp_path / "empty.db").touch()  # an empty file: a database without tables
     async with SQLiteRepository(tmp_path / "empty.db") as empty:
         assert await empty.schema_revision() is None
         with pytest.raises(RepositoryError, match="run `ai-agent db migrate`"):

@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from ai_agent.cli._health_probe import BackendProbe, HealthReport, Schema, one_line, scrub
+from ai_agent.cli._health_probe import (
+    BackendProbe,
+    FailoverView,
+    HealthReport,
+    Schema,
+    one_line,
+    scrub,
+)
 from ai_agent.cli.app import app
 from ai_agent.config import feature_flags
 from ai_agent.config.loader import is_settings_variable
-from ai_agent.infrastructure.database.health import BreakerState, HealthStatus
 
 URL = "postgresql://agent:***@db.example:5432/agent"
 
@@ -27,19 +32,16 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)
 
 
-def status(active: str = "primary", state: BreakerState = BreakerState.CLOSED) -> HealthStatus:
-    return HealthStatus(
-        state=state,
+def view(active: str = "primary", unavailable: str | None = None) -> FailoverView:
+    return FailoverView(
+        state="closed" if active == "primary" else "open",
         active=active,  # type: ignore[arg-type]
-        running=True,
         primary_healthy=active == "primary",
         fallback_healthy=True,
-        last_error=None if active == "primary" else "primary down",
-        failover_count=0 if active == "primary" else 1,
-        journal_length=0,
-        rejected_writes=0,
-        journal_location="memory",
-        last_check=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+        reason=None if active == "primary" else "primary down",
+        journal=None,
+        fallbacks_enabled=True,
+        unavailable=unavailable,
     )
 
 
@@ -77,24 +79,23 @@ def test_schema_behind_problem_says_to_migrate() -> None:
     assert healthy.problem() is None
 
 
-def test_with_a_monitor_the_active_side_decides() -> None:
+def test_with_a_fallback_the_active_side_decides() -> None:
     dead = BackendProbe("postgresql", URL, error="refused")
     fallback = BackendProbe("memory", "memory://", True, 0.0)
-    report = HealthReport(dead, fallback, status("fallback", BreakerState.OPEN), serving=True)
+    report = HealthReport(dead, fallback, view("fallback"))
     assert report.problem() is None
-    report.serving = False
-    report.monitor_error = "primary unavailable and no fallback may serve"
-    assert report.problem() == "primary unavailable and no fallback may serve"
+    report.failover = view("fallback", "primary unavailable: refused, and fallbacks are off")
+    assert report.problem() == "primary unavailable: refused, and fallbacks are off"
 
 
 def test_json_form_is_serialisable() -> None:
     primary = BackendProbe("memory", "memory://", True, 0.01234)
-    data = HealthReport(primary, None, status(), serving=True).as_dict()
+    data = HealthReport(primary, None, view()).as_dict()
     decoded = json.loads(json.dumps(data))
     assert decoded["healthy"] is True
     assert decoded["latency_ms"] == 0.012
-    assert decoded["monitor"]["state"] == "closed"
-    assert decoded["monitor"]["last_check"] == "2026-01-02T03:04:05+00:00"
+    assert decoded["failover"]["state"] == "closed"
+    assert decoded["failover"]["serving"] is True
 
 
 def test_one_line_masks_passwords_and_keeps_the_first_line() -> None:
@@ -104,14 +105,17 @@ def test_one_line_masks_passwords_and_keeps_the_first_line() -> None:
     assert one_line(ValueError("")) == "ValueError"
 
 
-def test_memory_with_a_memory_fallback_runs_the_monitor() -> None:
+def test_memory_with_a_memory_fallback_reports_the_failover_state() -> None:
     try:
         result = CliRunner().invoke(app, ["health", "--fallback", "memory://"])
     finally:
         feature_flags.reset()
     assert result.exit_code == 0, result.output
-    assert "Monitor state:    closed" in result.stdout
-    assert "Journal:          0 pending write(s) at memory" in result.stdout
+    assert "Failover state:   closed" in result.stdout
+    assert (
+        "Journal:          in the memory of the process running the monitor (nothing on disk)"
+        in result.stdout
+    )
 
 
 def test_scrub_masks_raw_and_escaped_secrets_but_not_single_letters() -> None:

@@ -202,13 +202,26 @@ def test_retry_base_delay_above_max_delay(monkeypatch: pytest.MonkeyPatch, servi
 
 
 def test_sqlite_path_in_missing_directory(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # `ai-agent db migrate` creates missing directories, so validation accepts them.
     monkeypatch.setenv("STORAGE_BACKEND", "sqlite")
-    monkeypatch.setenv("SQLITE_PATH", str(tmp_path / "missing" / "agent.db"))
-    (problem,) = ConfigurationValidator.validate_settings(get_settings())
-    assert problem.startswith("SQLITE_PATH points into")
-    monkeypatch.setenv("SQLITE_PATH", "agent.db")
-    get_settings.cache_clear()
+    monkeypatch.setenv("SQLITE_PATH", str(tmp_path / "missing" / "deeper" / "agent.db"))
     assert ConfigurationValidator.validate_settings(get_settings()) == []
+
+
+def test_sqlite_path_through_a_file_or_at_a_directory(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    (tmp_path / "a-file").write_text("not a directory")
+    monkeypatch.setenv("STORAGE_BACKEND", "sqlite")
+    monkeypatch.setenv("SQLITE_PATH", str(tmp_path / "a-file" / "sub" / "agent.db"))
+    assert ConfigurationValidator.validate_settings(get_settings()) == [
+        f"SQLITE_PATH points into {str(tmp_path / 'a-file')!r}, which is a file, not a directory."
+    ]
+    monkeypatch.setenv("SQLITE_PATH", str(tmp_path))
+    get_settings.cache_clear()
+    assert ConfigurationValidator.validate_settings(get_settings()) == [
+        f"SQLITE_PATH is {str(tmp_path)!r}, a directory; it must name a database file."
+    ]
 
 
 def test_log_file_in_missing_directory(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

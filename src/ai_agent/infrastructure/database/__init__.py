@@ -24,7 +24,7 @@ from ai_agent.infrastructure.database.errors import (
     RepositoryError,
     RepositoryValidationError,
 )
-from ai_agent.infrastructure.database.metrics import OperationStats, RepositoryMetrics
+from ai_agent.infrastructure.database.telemetry import Telemetry
 
 if TYPE_CHECKING:  # the lazily loaded names, for type checkers
     from ai_agent.infrastructure.database.factory import (
@@ -46,7 +46,6 @@ __all__ = [
     "InMemoryRepository",
     "NotFoundError",
     "OperationDisabledError",
-    "OperationStats",
     "PostgreSQLRepository",
     "RedisRepository",
     "Repository",
@@ -54,9 +53,9 @@ __all__ = [
     "RepositoryError",
     "RepositoryFactory",
     "RepositoryHealthMonitor",
-    "RepositoryMetrics",
     "RepositoryValidationError",
     "SQLiteRepository",
+    "Telemetry",
     "cleanup_repository",
     "get_repository",
     "setup_repository",

@@ -25,6 +25,12 @@ M = TypeVar("M", bound=BaseModel)
 
 _USER_ID: TypeAdapter[str | None] = TypeAdapter(UserId | None)
 
+# Any offset past this one is past the end of every store, so it is clamped here, once, for
+# every backend: SQLite and PostgreSQL take 64-bit signed integers (10**30 raised
+# OverflowError), Redis parses a signed 64-bit ``long long``, and a backend may add the
+# limit to it. 2**62 + MAX_LIMIT fits all of them, far past anything a store holds.
+MAX_OFFSET = 2**62
+
 
 def describe_validation_error(exc: ValidationError) -> str:
     """Render a pydantic error as one line without input values (they may hold secrets)."""
@@ -84,8 +90,10 @@ class ArgumentChecks:
 
     def _key(self, value: object, entity: str) -> UUID:
         self._ensure_open()
-        if isinstance(value, UUID):
+        if type(value) is UUID:
             return value
+        if isinstance(value, UUID):  # a driver's subclass: backends may return the key as is
+            return UUID(int=value.int)
         if isinstance(value, str):
             try:
                 return UUID(value)
@@ -101,7 +109,7 @@ class ArgumentChecks:
             )
         if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
             raise RepositoryValidationError(f"offset must be an integer >= 0, got {offset!r:.80}")
-        return limit, offset
+        return limit, min(offset, MAX_OFFSET)
 
     @staticmethod
     def _flag(value: object, name: str) -> bool:

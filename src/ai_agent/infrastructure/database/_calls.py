@@ -5,7 +5,7 @@ earlier attempt may have been applied resolved."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from uuid import UUID
 
 from pydantic import BaseModel
@@ -36,6 +36,7 @@ def same_write(stored: BaseModel, written: BaseModel) -> bool:
 class CallRunner:
     """Runs the backend's private operations for the public methods."""
 
+    backend_name: ClassVar[str]
     #: How transient failures are retried; ``None`` never retries. Server backends set a
     #: default, and the factory sets the one from ``RetrySettings``.
     retry_policy: RetryPolicy | None = None
@@ -65,7 +66,12 @@ class CallRunner:
             if policy is None or policy.max_attempts <= 1 or not is_enabled("retries"):
                 raise
             return await retry_transient(
-                lambda: self._attempt(operation, args), policy, exc, recover, maybe_applied
+                lambda: self._attempt(operation, args),
+                policy,
+                exc,
+                recover,
+                maybe_applied,
+                backend=self.backend_name,
             )
 
     async def _attempt(self, operation: Callable[..., Awaitable[T]], args: tuple[Any, ...]) -> T:

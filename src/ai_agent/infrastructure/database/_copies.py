@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from types import UnionType
 from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
+from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel
 
@@ -19,6 +20,7 @@ __all__ = ["clone", "construct", "copy_json", "field_kinds", "owned"]
 M = TypeVar("M", bound=BaseModel)
 
 _MUTABLE_FIELDS: dict[type[BaseModel], tuple[str, ...]] = {}
+_EXACT_FIELDS: dict[type[BaseModel], tuple[tuple[str, type], ...]] = {}
 
 
 def _mutable_fields(cls: type[BaseModel]) -> tuple[str, ...]:
@@ -76,12 +78,33 @@ def owned(model: M) -> M:
     """Detach ``model``'s dicts and lists from anything the caller holds, in place.
 
     Pydantic copies only the outer container of a ``dict[str, Any]`` field: nested values of
-    a freshly validated model are still the caller's.
+    a freshly validated model are still the caller's. It also keeps a subclass of ``UUID``
+    or ``datetime`` as given (a driver's UUID class, say): those become the standard types
+    here, so that every backend stores, and hands back, exactly the declared types.
     """
     fields = model.__dict__
     for name in _mutable_fields(type(model)):
         fields[name] = copy_json(fields[name])
+    for name, kind in _exact_fields(type(model)):
+        value = fields[name]
+        if value is not None and type(value) is not kind:
+            fields[name] = _exact(value)
     return model
+
+
+def _exact_fields(cls: type[BaseModel]) -> tuple[tuple[str, type], ...]:
+    found = _EXACT_FIELDS.get(cls)
+    if found is None:
+        kinds = field_kinds(cls).items()
+        found = tuple((name, kind) for name, kind in kinds if kind is UUID or kind is datetime)
+        _EXACT_FIELDS[cls] = found
+    return found
+
+
+def _exact(value: UUID | datetime) -> UUID | datetime:
+    if isinstance(value, UUID):
+        return UUID(int=value.int)
+    return datetime.combine(value.date(), value.timetz())  # timetz(): tzinfo and fold too
 
 
 def construct(cls: type[M], values: dict[str, Any]) -> M:

@@ -19,6 +19,7 @@ implements only the private methods and never sees unchecked input. Errors (see
 from __future__ import annotations
 
 import asyncio
+import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Sequence
 from types import TracebackType
@@ -34,9 +35,11 @@ from ai_agent.domain.models import (
     Session,
     Tool,
 )
+from ai_agent.infrastructure.database import _abandoned
 from ai_agent.infrastructure.database._arguments import ArgumentChecks, describe_validation_error
 from ai_agent.infrastructure.database._calls import CallRunner
 from ai_agent.infrastructure.database._maintenance import MaintenanceOperations
+from ai_agent.infrastructure.database._states import StateOperations
 from ai_agent.infrastructure.database.contract import DEFAULT_ITER_BATCH, DEFAULT_LIST_LIMIT
 from ai_agent.infrastructure.database.errors import (
     ConflictError,
@@ -45,23 +48,34 @@ from ai_agent.infrastructure.database.errors import (
     RepositoryConnectionError,
     RepositoryError,
 )
-from ai_agent.infrastructure.database.metrics import RepositoryMetrics, timed_operations
+from ai_agent.infrastructure.database.telemetry import (
+    Measured,
+    Telemetry,
+    events,
+    instrumented,
+    measured,
+)
 
 __all__ = ["BaseRepository", "describe_validation_error"]
 
 
-@timed_operations
-class BaseRepository(MaintenanceOperations, ArgumentChecks, CallRunner, ABC):
-    """Lifecycle, argument checks (:mod:`._arguments`), and running, retrying and timing
-    calls with one error translation (:mod:`._calls`), shared by every backend."""
+@instrumented
+class BaseRepository(
+    MaintenanceOperations, StateOperations, ArgumentChecks, CallRunner, Measured, ABC
+):
+    """Lifecycle, argument checks (:mod:`._arguments`), and running and retrying calls with
+    one error translation (:mod:`._calls`), shared by every backend; every operation is
+    measured and traced as ``telemetry`` says (:mod:`.telemetry`)."""
 
     backend_name: ClassVar[str] = "repository"
 
     def __init__(self) -> None:
         self._connected = False
         self._lifecycle_lock: asyncio.Lock | None = None
-        #: Per-operation calls, errors and latencies while ``detailed_metrics`` is on.
-        self.metrics = RepositoryMetrics()
+        # While connected: warns and releases if the repository is dropped undisconnected.
+        self._abandoned: _abandoned.Watch | None = None
+        # Metrics on prometheus_client's default registry; the factory sets its own.
+        self.telemetry = Telemetry()
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -81,20 +95,43 @@ class BaseRepository(MaintenanceOperations, ArgumentChecks, CallRunner, ABC):
         async with self._lock():
             if self._connected:
                 return
+            started = time.perf_counter()
             try:
                 await self._connect()
-            except RepositoryError:
-                raise
             except Exception as exc:
-                raise self._connection_failure(exc) from exc
+                error = exc if isinstance(exc, RepositoryError) else self._connection_failure(exc)
+                # info, not warning: the caller gets the error itself; an application that
+                # never configured logging must not see it twice on stderr.
+                events.info(
+                    "repository.connect_failed", **self._where(), error=type(error).__name__
+                )
+                if error is exc:
+                    raise
+                raise error from exc
             self._connected = True
+            self._abandoned = _abandoned.watch(self, self._release_abandoned())
+            elapsed = round((time.perf_counter() - started) * 1000, 3)
+            events.info("repository.connected", **self._where(), duration_ms=elapsed)
 
     async def disconnect(self) -> None:
         async with self._lock():
             if not self._connected:
                 return
             self._connected = False
+            if self._abandoned is not None:
+                self._abandoned.detach()
+                self._abandoned = None
             await self._disconnect()
+            events.info("repository.disconnected", **self._where())
+
+    def _release_abandoned(self) -> _abandoned.Release | None:
+        """How to release what ``_connect()`` opened should this repository be dropped
+        while connected (see :mod:`._abandoned`); ``None`` when nothing needs releasing."""
+        return None
+
+    def _where(self) -> dict[str, str]:
+        """The fields of a lifecycle event: the backend, and where (password masked)."""
+        return {"backend": self.backend_name, "url": self.display_url}
 
     async def health_check(self) -> bool:
         if not self._connected:
@@ -214,12 +251,19 @@ class BaseRepository(MaintenanceOperations, ArgumentChecks, CallRunner, ABC):
     async def _iterate_messages(self, session_id: UUID, size: int) -> AsyncIterator[Message]:
         after = 0
         while True:
-            self._ensure_open()
-            page, after = await self._run(self._message_page, session_id, after, size)
+            page, after = await self._iter_page(session_id, after, size)
             for message in page:
                 yield message
             if len(page) < size:
                 return
+
+    @measured("iter_messages")
+    async def _iter_page(
+        self, session_id: UUID, after: int, size: int
+    ) -> tuple[list[Message], int]:
+        """One page of ``iter_messages``: measured as one ``iter_messages`` operation."""
+        self._ensure_open()
+        return await self._run(self._message_page, session_id, after, size)
 
     # -- agents ------------------------------------------------------------------------------
 

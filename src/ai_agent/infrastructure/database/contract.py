@@ -25,9 +25,10 @@ General rules:
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from datetime import datetime
 from types import TracebackType
-from typing import Protocol, Self, runtime_checkable
+from typing import Any, Protocol, Self, runtime_checkable
 from uuid import UUID
 
 from ai_agent.domain.models import Agent, ExternalService, MCPServer, Message, Session, Tool
@@ -49,7 +50,11 @@ class Repository(Protocol):
         """Open connections. Idempotent; a repository that was disconnected can reconnect."""
 
     async def disconnect(self) -> None:
-        """Close what ``connect`` opened. Idempotent. Stored data is kept."""
+        """Close what ``connect`` opened. Idempotent. Stored data is kept.
+
+        Every ``connect`` needs one, in the same event loop: a repository collected while
+        connected, or still connected at interpreter exit, costs a ``ResourceWarning``.
+        """
 
     async def health_check(self) -> bool:
         """Return whether the store answers now. Never raises."""
@@ -188,6 +193,56 @@ class Repository(Protocol):
         long the history is; messages appended while iterating are met at the end, deleted
         ones are skipped. An unknown session yields nothing. Arguments are checked when
         called (``batch_size`` 1..1000), not at the first ``async for`` step.
+        """
+
+    # -- scoped state: what framework adapters need beside sessions ------------------------
+
+    async def get_states(self, scopes: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Return the stored state of each scope, keyed by scope; ``{}`` for one never written.
+
+        A *scope* names one JSON object that the caller shares between sessions as it
+        chooses (1 to 1024 bytes of UTF-8 without NUL; at most 1000 per call). Its keys (up
+        to 1024 bytes) are stored one by one, so a read costs what it returns. State is
+        never deleted with a session and never expires (Redis included).
+        """
+
+    async def create_session_with_state(
+        self, session: Session, *, state: Mapping[str, Mapping[str, Any]] | None = None
+    ) -> Session:
+        """``create_session``, merging each ``state[scope]`` delta into its scope atomically.
+
+        A merge is shallow, key by key: each key of a delta replaces the stored key (a JSON
+        ``null`` is stored as ``null``), the other keys stay. Scopes are written in code-point
+        order (row locks too), so concurrent writers cannot deadlock.
+
+        Raises:
+            DuplicateError: a session with this id exists; no state changed.
+        """
+
+    async def append_message_with_state(
+        self,
+        message: Message,
+        *,
+        state: Mapping[str, Mapping[str, Any]] | None = None,
+        session_state: Mapping[str, Any] | None = None,
+        if_last_activity: datetime | None = None,
+    ) -> Message:
+        """``create_message``, with state deltas, in one atomic step.
+
+        In that step: refuse when ``if_last_activity`` is given and the stored session's
+        ``last_activity`` is later; store the message as ``create_message`` does; merge each
+        ``state[scope]`` delta as ``create_session_with_state`` does; merge ``session_state``
+        (key by key) into the session's ``metadata["state"]`` object (any other value there
+        is replaced) and set the session's ``updated_at`` to now. On Redis Cluster the
+        scopes live in other hash slots: their deltas are written right after the atomic
+        step, in scope order, and a crash in between loses them.
+
+        Raises:
+            NotFoundError: the session, or the parent message, is missing.
+            DuplicateError: a message with this id exists (checked before ``if_last_activity``,
+                so a retried call recognises its own earlier write).
+            ConflictError: the session's ``last_activity`` is later than ``if_last_activity``;
+                nothing was written, and retrying the same call cannot succeed.
         """
 
     # -- agents ------------------------------------------------------------------------------

@@ -29,19 +29,22 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import importlib.util
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
-
+from ai_agent._extras import MissingExtraError, install_hint
+from ai_agent.config.urls import shown_url
 from ai_agent.infrastructure.database.base import BaseRepository
 from ai_agent.infrastructure.database.errors import (
     RepositoryConnectionError,
     RepositoryError,
 )
+from ai_agent.infrastructure.database.telemetry import Telemetry
 
 if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
+
     from ai_agent.config.settings import ApplicationSettings
 
 __all__ = [
@@ -50,6 +53,8 @@ __all__ = [
     "RepositoryFactory",
     "cleanup_repository",
     "get_repository",
+    "open_checked",
+    "require_driver",
     "setup_repository",
 ]
 
@@ -69,7 +74,11 @@ class BackendSpec:
 _BACKENDS = {
     "memory": BackendSpec("memory", f"{_PACKAGE}.memory:InMemoryRepository", None),
     "sqlite": BackendSpec(
-        "sqlite", f"{_PACKAGE}.sqlite:SQLiteRepository", "sqlite", ("aiosqlite",)
+        # aiosqlite is a dependency of the base install: no extra brings it.
+        "sqlite",
+        f"{_PACKAGE}.sqlite:SQLiteRepository",
+        None,
+        ("aiosqlite",),
     ),
     "redis": BackendSpec("redis", f"{_PACKAGE}.redis:RedisRepository", "redis", ("redis",)),
     "postgresql": BackendSpec(
@@ -90,35 +99,73 @@ _SCHEMES = {
 }
 
 
-def _redacted(url: str, scheme: str) -> str:
-    """The URL with its password hidden; only the scheme when it does not parse."""
-    try:
-        return str(make_url(url))
-    except (ArgumentError, ValueError):
-        return f"{scheme}://..." if scheme else "(not a URL)"
+_URL_EXAMPLES = (
+    "memory://, sqlite:///relative.db, sqlite:////absolute/path.db, redis://host:6379/0 "
+    "(rediss:// for TLS), postgresql://user:password@host/name"
+)
 
 
-class MissingDriverError(RepositoryError, ImportError):
+def _unsupported(url: str) -> RepositoryError:
+    """What was given (password masked), the schemes accepted, and a likely fix."""
+    shown = shown_url(url)
+    scheme, colon, rest = shown.partition(":")
+    hint = ""
+    if colon and not rest.startswith("//") and scheme.lower() in _SCHEMES:
+        # "sqlite:agent.db": a known scheme without its slashes.
+        slashes = "///" if _SCHEMES[scheme.lower()] == "sqlite" else "//"
+        hint = f"; did you mean '{scheme}:{slashes}{rest}'?"
+    return RepositoryError(
+        f"unsupported repository URL {shown!r}: expected one of the schemes "
+        f"{', '.join(sorted(_SCHEMES))}, as in {_URL_EXAMPLES}{hint}"
+    )
+
+
+class MissingDriverError(RepositoryError, MissingExtraError):
     """A backend's optional driver is not installed; the message names the extra."""
 
 
-def load_backend(name: str) -> type[BaseRepository]:
-    """Import and return the repository class of backend ``name``."""
+def _spec(name: str) -> BackendSpec:
     spec = _BACKENDS.get(name)
     if spec is None:
         raise RepositoryError(
             f"unknown storage backend {name!r}; expected one of {', '.join(_BACKENDS)}"
         )
+    return spec
+
+
+def _missing_driver(spec: BackendSpec, driver: str) -> MissingDriverError:
+    # Without an extra the driver belongs to the base install, which is then incomplete.
+    hint = install_hint(spec.extra) if spec.extra else f"pip install {driver}"
+    return MissingDriverError(
+        f"the {spec.name} backend needs the {driver} driver, which is not installed; "
+        f"install it with: {hint}",
+        extra=spec.extra or "",
+        module=driver,
+    )
+
+
+def require_driver(name: str) -> None:
+    """Raise :class:`MissingDriverError` when backend ``name``'s driver is not installed.
+
+    For code that reaches a driver other than through the repository class (migrations
+    run asyncpg through SQLAlchemy): it checks without importing.
+    """
+    spec = _spec(name)
+    for driver in spec.drivers:
+        if importlib.util.find_spec(driver) is None:
+            raise _missing_driver(spec, driver)
+
+
+def load_backend(name: str) -> type[BaseRepository]:
+    """Import and return the repository class of backend ``name``."""
+    spec = _spec(name)
     module_name, _, class_name = spec.target.partition(":")
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        missing = getattr(exc, "name", None) or ""
-        if spec.extra and missing.split(".")[0] in spec.drivers:
-            raise MissingDriverError(
-                f"the {name} backend needs the {missing.split('.')[0]} driver, which is not "
-                f"installed; install it with: pip install 'ai-agent[{spec.extra}]'"
-            ) from exc
+        missing = (getattr(exc, "name", None) or "").split(".")[0]
+        if spec.drivers and missing in spec.drivers:
+            raise _missing_driver(spec, missing) from exc
         raise
     backend: type[BaseRepository] = getattr(module, class_name)
     return backend
@@ -128,44 +175,55 @@ class RepositoryFactory:
     """Builds repositories from settings or URLs; never connects or migrates them."""
 
     @staticmethod
-    def create_repository(settings: ApplicationSettings) -> BaseRepository:
-        """The backend the settings select (``STORAGE_BACKEND``, else the seed's priority)."""
-        backend = str(settings.selected_backend)
-        repository_class = load_backend(backend)
-        if backend == "memory":
-            return repository_class()
-        if backend == "sqlite":
-            return repository_class(settings.sqlite_path)  # type: ignore[call-arg]
-        if backend == "redis":
-            repository = repository_class(settings.redis)  # type: ignore[call-arg]
-            repository.retry_policy = settings.retry.policy("redis")
-            return repository
-        repository = repository_class(settings.database)  # type: ignore[call-arg]
-        repository.retry_policy = settings.retry.policy("db")
+    def create_repository(
+        settings: ApplicationSettings, *, registry: CollectorRegistry | None = None
+    ) -> BaseRepository:
+        """The backend the settings select (``STORAGE_BACKEND``, else the seed's priority),
+        measured and traced as ``settings.observability`` says (``OBSERVABILITY_METRICS_*``,
+        ``_TRACING_*``), on ``registry`` (default: prometheus_client's)."""
+        repository = _selected(settings)
+        repository.telemetry = Telemetry.from_settings(settings.observability, registry)
         return repository
 
     @staticmethod
-    def from_url(url: str, **options: Any) -> BaseRepository:
+    def from_url(url: str, *, telemetry: Telemetry | None = None, **options: Any) -> BaseRepository:
         """A backend from a URL: ``memory://``, ``sqlite:///path``, ``redis[s]://...``,
-        ``postgresql://...``; ``options`` override the URL's settings (pool sizes, ...)."""
+        ``postgresql://...``; ``options`` override the URL's settings (pool sizes, ...);
+        ``telemetry`` replaces the default one (metrics on the default registry)."""
         scheme = url.partition("://")[0].lower() if "://" in url else ""
         backend = _SCHEMES.get(scheme)
         if backend is None:
-            raise RepositoryError(
-                f"unsupported repository URL {_redacted(url, scheme)!r}; expected a scheme "
-                f"among {', '.join(sorted(_SCHEMES))}"
-            )
+            raise _unsupported(url)
         repository_class = load_backend(backend)
         if backend == "memory":
-            return repository_class()
-        from_url = getattr(repository_class, "from_url")  # noqa: B009 - every server backend has one
-        repository: BaseRepository = from_url(url, **options)
+            repository: BaseRepository = repository_class()
+        else:
+            from_url = getattr(repository_class, "from_url")  # noqa: B009 - every server backend has one
+            repository = from_url(url, **options)
+        if telemetry is not None:
+            repository.telemetry = telemetry
         return repository
 
     @staticmethod
     def backends() -> tuple[str, ...]:
         """The names of every known backend."""
         return tuple(_BACKENDS)
+
+
+def _selected(settings: ApplicationSettings) -> BaseRepository:
+    backend = str(settings.selected_backend)
+    repository_class = load_backend(backend)
+    if backend == "memory":
+        return repository_class()
+    if backend == "sqlite":
+        return repository_class(settings.sqlite_path)  # type: ignore[call-arg]
+    if backend == "redis":
+        repository = repository_class(settings.redis)  # type: ignore[call-arg]
+        repository.retry_policy = settings.retry.policy("redis")
+        return repository
+    repository = repository_class(settings.database)  # type: ignore[call-arg]
+    repository.retry_policy = settings.retry.policy("db")
+    return repository
 
 
 _current: BaseRepository | None = None
@@ -183,8 +241,11 @@ def _setup_lock() -> asyncio.Lock:
     return lock
 
 
-async def setup_repository(settings: ApplicationSettings) -> BaseRepository:
-    """Create, connect and health-check the selected backend and make it current.
+async def setup_repository(
+    settings: ApplicationSettings, *, registry: CollectorRegistry | None = None
+) -> BaseRepository:
+    """Create, connect and health-check the selected backend and make it current
+    (metrics on ``registry``, default prometheus_client's: see ``create_repository``).
 
     Raises:
         RepositoryConnectionError: the backend cannot be reached (names backend and the
@@ -193,12 +254,18 @@ async def setup_repository(settings: ApplicationSettings) -> BaseRepository:
             ``ai-agent db migrate``.
     """
     global _current
-    repository = RepositoryFactory.create_repository(settings)
+    repository = RepositoryFactory.create_repository(settings, registry=registry)
     await _connect_checked(repository)
     previous, _current = _current, repository
     if previous is not None:
         await previous.disconnect()
     return repository
+
+
+async def open_checked(repository: BaseRepository) -> None:
+    """Connect ``repository`` and check it as ``setup_repository`` does (it answers, its
+    schema is at head), without making it current; it is disconnected again on failure."""
+    await _connect_checked(repository)
 
 
 async def _connect_checked(repository: BaseRepository) -> None:

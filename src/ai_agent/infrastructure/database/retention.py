@@ -10,7 +10,9 @@ A library call for applications that schedule it (``ai-agent db prune`` runs the
 
 Sessions inactive for longer than ``session_max_age_days`` go first (with their messages),
 then every session holding more than ``max_messages_per_session`` messages loses its oldest
-ones. Each batch is one short atomic step of the backend (see
+ones. Each batch removes about ``batch_size`` messages (old sessions are deleted a few at a
+time, as many as hold that many messages; one session holding more goes alone) in one
+short atomic step of the backend (see
 :class:`~._maintenance.MaintenanceOperations`), so appends keep flowing while a prune runs,
 ``message_count`` stays exact and the newest messages keep their order. On Redis, sessions
 also expire by their TTL (``REDIS_SESSION_TTL``); pruning by age there deletes earlier.
@@ -117,14 +119,16 @@ async def _prune_old(
     if dry_run:
         return await repository.count_inactive_sessions(cutoff)
     sessions = messages = 0
+    per_call = 1  # sessions per delete, sized so that each removes about batch_size messages
     while True:
-        batch, held = await repository.prune_sessions(cutoff, batch_size)
+        batch, held = await repository.prune_sessions(cutoff, per_call)
         if not batch:
             return sessions, messages
         sessions += batch
         messages += held
         if progress is not None:
             progress("sessions", batch)
+        per_call = max(1, min(batch_size, batch * batch_size // max(held, 1)))
 
 
 async def _trim_long(

@@ -26,6 +26,9 @@ nothing left to delete then reports ``True``, the earlier attempt having deleted
 whether the request was sent, so a record that a concurrent caller deleted meanwhile (or
 that never existed, when the first attempt never reached the server) is reported as deleted
 too.
+
+**Events.** Each retry is a ``repository.retry`` event (backend, the attempt that failed, the
+error's class, the wait), and a spent budget a ``repository.retries_exhausted`` warning.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from ai_agent.infrastructure.database.errors import (
     DuplicateError,
     RepositoryConnectionError,
 )
+from ai_agent.infrastructure.database.telemetry import events
 
 if TYPE_CHECKING:
     from ai_agent.config.sections import RetryPolicy
@@ -83,21 +87,33 @@ async def retry_transient(
     maybe_applied: Callable[[T], T] | None = None,
     *,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    backend: str = "repository",
 ) -> T:
     """Attempts 2..``max_attempts`` of a call whose first attempt failed with ``first_error``.
 
     ``recover`` turns a duplicate into the caller's own earlier create, and ``maybe_applied``
     maps the result once an attempt failed with a connection error (see the module
     docstring). Raises the last transient error, noting how many attempts were made, once the
-    budget is spent; any other error at once. Every wait goes through ``sleep``.
+    budget is spent; any other error at once. Every wait goes through ``sleep``; ``backend``
+    names the repository in the events.
     """
     lost = isinstance(first_error, RepositoryConnectionError)
-    await sleep(backoff(policy, 1))
+    first_wait = backoff(policy, 1)
+    _retrying(backend, policy, 1, first_error, first_wait)
+    await sleep(first_wait)
+
+    def before_sleep(state: RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome is not None else None
+        wait = state.next_action.sleep if state.next_action is not None else 0.0
+        # Tenacity counts its own attempts; its first is the call's second.
+        _retrying(backend, policy, state.attempt_number + 1, error, wait)
+
     retrying = AsyncRetrying(
         stop=stop_after_attempt(policy.max_attempts - 1),
         wait=_wait(policy),
         retry=retry_if_exception_type(TRANSIENT_ERRORS),
         sleep=sleep,
+        before_sleep=before_sleep,
         reraise=True,
     )
     try:
@@ -110,8 +126,27 @@ async def retry_transient(
                     raise
                 return maybe_applied(result) if lost and maybe_applied else result
     except TRANSIENT_ERRORS as exc:
+        events.warning(
+            "repository.retries_exhausted",
+            backend=backend,
+            attempts=policy.max_attempts,
+            error=type(exc).__name__,
+        )
         raise type(exc)(f"{exc} (gave up after {policy.max_attempts} attempts)") from exc
     raise first_error  # pragma: no cover - tenacity either returns or raises
+
+
+def _retrying(
+    backend: str, policy: RetryPolicy, failed: int, error: BaseException | None, wait: float
+) -> None:
+    events.info(
+        "repository.retry",
+        backend=backend,
+        attempt=failed,
+        max_attempts=policy.max_attempts,
+        error=type(error).__name__ if error is not None else None,
+        wait_s=round(wait, 4),
+    )
 
 
 def _wait(policy: RetryPolicy) -> Callable[[RetryCallState], float]:

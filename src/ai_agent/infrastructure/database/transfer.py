@@ -20,6 +20,7 @@ listings page by offset, so a session whose activity moves during the copy may b
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -107,23 +108,37 @@ async def copy_repository(
     target: Repository,
     *,
     batch_size: int = 500,
+    concurrency: int = 4,
     progress: Progress | None = None,
 ) -> CopyReport:
     """Copy every entity of ``source`` into ``target`` (see the module docstring).
 
-    ``progress(kind, n)`` is called after each batch with the number of records handled.
+    ``concurrency`` sessions are copied at a time (each one's messages in order), so that
+    reading one store and writing the other overlap. ``progress(kind, n)`` is called after
+    each batch with the number of records handled.
     """
     if not 1 <= batch_size <= MAX_LIMIT:
         raise ValueError(f"batch_size must be from 1 to {MAX_LIMIT}, got {batch_size}")
+    if concurrency < 1:
+        raise ValueError(f"concurrency must be >= 1, got {concurrency}")
     report = CopyReport()
-    for kind in KINDS[:-1]:
+    for kind in KINDS[:-2]:
         async for page in _pages(source, kind):
             for entity in page:
-                same = await _copy_one(target, kind, entity, report)
-                if same and kind == "sessions":  # its messages right after it
-                    await _copy_thread(source, target, entity, batch_size, report, progress)
+                await _copy_one(target, kind, entity, report)
             if progress is not None:
                 progress(kind, len(page))
+    slots = asyncio.Semaphore(concurrency)
+
+    async def copy_session(session: Session) -> None:
+        async with slots:
+            if await _copy_one(target, "sessions", session, report):  # then its messages
+                await _copy_thread(source, target, session, batch_size, report, progress)
+
+    async for page in _pages(source, "sessions"):
+        await asyncio.gather(*(copy_session(session) for session in page))
+        if progress is not None:
+            progress("sessions", len(page))
     return report
 
 

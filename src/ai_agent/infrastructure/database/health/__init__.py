@@ -54,7 +54,11 @@ opens it, and the first good health check starts a one-probe trial with no recov
   write about an entity the fallback does not hold, such as a message for a session only the
   primary has, or an update or delete of an older entity (never a false ``NotFoundError`` or
   ``False``); creating an agent, tool or MCP server (unique names, and a tool's MCP server,
-  can only be checked in the primary). Bad input is still rejected as the primary would
+  can only be checked in the primary); scoped state (``get_states``, and
+  ``create_session_with_state`` / ``append_message_with_state`` carrying any state or an
+  ``if_last_activity``: a scope is shared with sessions older than the outage, so the
+  fallback can vouch for none; without state they are a plain create, served and
+  journaled). Bad input is still rejected as the primary would
   (``RepositoryValidationError``), and a ``NotFoundError`` the fallback can vouch for (a
   missing parent message in a session created during the outage) is raised as such.
 
@@ -83,6 +87,11 @@ primary, and the fallback's copies of the replayed entities are deleted. Until t
 accepts a write: the primary may have changed those entities since. Reads that were on their
 way to the fallback during the switch are answered by the primary.
 
+**Without a monitor.** ``read_journal(fallback)`` reads a journal's counts without creating
+or changing anything (``ai-agent health``); ``await replay_journal(primary, fallback)``
+replays a pending journal and clears the fallback's copies, as fail-back does, for when the
+application is stopped (``ai-agent db replay``).
+
 Known limits. The fallback should be dedicated to failover: the monitor serves what it holds
 as current. A create during an outage is taken to be new (ids are client-chosen UUIDs): one
 that re-creates an id the primary already holds is reconciled at replay (identical: done;
@@ -94,7 +103,17 @@ never acknowledged and is not replayed; its copy may stay in the fallback.
 from __future__ import annotations
 
 from ai_agent.infrastructure.database.health._breaker import BreakerState, CircuitBreaker
-from ai_agent.infrastructure.database.health._monitor import HealthStatus, RepositoryHealthMonitor
+from ai_agent.infrastructure.database.health._monitor import (
+    HealthStatus,
+    RepositoryHealthMonitor,
+    journal_path_for,
+)
+from ai_agent.infrastructure.database.health._offline import (
+    JournalState,
+    ReplayOutcome,
+    read_journal,
+    replay_journal,
+)
 from ai_agent.infrastructure.database.health._router import FailoverRepository
 
 __all__ = [
@@ -102,5 +121,10 @@ __all__ = [
     "CircuitBreaker",
     "FailoverRepository",
     "HealthStatus",
+    "JournalState",
+    "ReplayOutcome",
     "RepositoryHealthMonitor",
+    "journal_path_for",
+    "read_journal",
+    "replay_journal",
 ]

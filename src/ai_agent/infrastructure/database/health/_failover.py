@@ -8,7 +8,6 @@ under the write lock.
 from __future__ import annotations
 
 import asyncio
-import logging
 
 from ai_agent.config.feature_flags import is_enabled
 from ai_agent.config.redaction import redact_text
@@ -17,10 +16,11 @@ from ai_agent.infrastructure.database.errors import RepositoryConnectionError, R
 from ai_agent.infrastructure.database.health._breaker import BreakerState, CircuitBreaker
 from ai_agent.infrastructure.database.health._journal import Journal
 from ai_agent.infrastructure.database.health._replay import clear_copies
+from ai_agent.infrastructure.database.telemetry import HEALTH_LOGGER, event_logger
 
 __all__ = ["Failover", "backend_name", "describe"]
 
-logger = logging.getLogger("ai_agent.infrastructure.database.health")
+events = event_logger(HEALTH_LOGGER)
 
 
 def describe(exc: BaseException) -> str:
@@ -100,12 +100,13 @@ class Failover:
 
     def _count_failover(self) -> None:
         self.failover_count += 1
-        target = "the fallback" if self.fallback_allowed() else "nothing (fallbacks are off)"
-        logger.warning(
-            "primary repository (%s) unavailable: %s; calls now go to %s",
-            backend_name(self.primary),
-            self.last_error,
-            target,
+        allowed = self.fallback_allowed()
+        events.warning(
+            "failover.activated",
+            primary=backend_name(self.primary),
+            fallback=backend_name(self.fallback) if allowed and self.fallback else None,
+            reason=self.last_error,
+            failovers=self.failover_count,
         )
 
     # -- fallback copies ---------------------------------------------------------------------
@@ -120,9 +121,14 @@ class Failover:
         try:
             removed = await clear_copies(self.fallback, entries)
         except RepositoryError as exc:
-            logger.warning("cannot clear the fallback's copies yet: %s", describe(exc))
+            events.warning(
+                "fallback.clear_failed",
+                fallback=backend_name(self.fallback),
+                error=type(exc).__name__,
+                reason=describe(exc),
+            )
             raise
         await self.journal.forget_applied()
         self.needs_clear = False
         if entries:
-            logger.info("cleared %d replayed entities from the fallback", removed)
+            events.info("fallback.cleared", fallback=backend_name(self.fallback), entities=removed)

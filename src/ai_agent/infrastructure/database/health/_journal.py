@@ -60,6 +60,7 @@ CREATE TABLE IF NOT EXISTS rejected (
 _APPEND = "INSERT INTO journal (operation, payload, recorded_at) VALUES (?, ?, ?)"
 _SELECT = "SELECT seq, operation, payload, recorded_at FROM journal WHERE applied = ? ORDER BY seq"
 _COUNT = "SELECT applied, count(*) FROM journal GROUP BY applied"
+_COUNT_REJECTED = "SELECT count(*) FROM rejected"
 _MARK = "UPDATE journal SET applied = 1 WHERE seq = ?"
 _REJECT = "INSERT OR REPLACE INTO rejected VALUES (?, ?, ?, ?, ?, ?)"
 _FORGET = "DELETE FROM journal WHERE applied = 1"
@@ -238,7 +239,7 @@ class SQLiteJournal(Journal):
             connection.execute(f"PRAGMA synchronous = {self.synchronous}")
             connection.executescript(f"BEGIN; {_SCHEMA} PRAGMA user_version = 1; COMMIT;")
             counts = dict(connection.execute(_COUNT).fetchall())
-            self.rejected_count = connection.execute("SELECT count(*) FROM rejected").fetchone()[0]
+            self.rejected_count = connection.execute(_COUNT_REJECTED).fetchone()[0]
         except BaseException:
             connection.close()
             raise

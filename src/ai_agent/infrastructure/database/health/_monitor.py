@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import os
 import time
 from collections.abc import Callable
@@ -23,13 +22,16 @@ from ai_agent.infrastructure.database.health._failover import Failover, backend_
 from ai_agent.infrastructure.database.health._journal import Journal, MemoryJournal, SQLiteJournal
 from ai_agent.infrastructure.database.health._replay import drain
 from ai_agent.infrastructure.database.health._router import FailoverRepository
+from ai_agent.infrastructure.database.telemetry import HEALTH_LOGGER, Telemetry, event_logger
 
 if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
+
     from ai_agent.config.application import ApplicationSettings
 
 __all__ = ["HealthStatus", "RepositoryHealthMonitor", "journal_path_for"]
 
-logger = logging.getLogger("ai_agent.infrastructure.database.health")
+events = event_logger(HEALTH_LOGGER)
 
 JOURNAL_SUFFIX = ".failover-journal"
 # Replay runs without the write lock while the journal is longer than this, then takes the
@@ -80,7 +82,9 @@ class RepositoryHealthMonitor:
     thresholds (``observability.health_check_*``) and the breaker policy
     (``circuit_breaker.policy("db")``); without it the class defaults apply (the environment
     is not read). ``journal_path`` overrides where the journal is kept; ``clock`` (monotonic
-    seconds) is for tests.
+    seconds) is for tests. The routing repository's calls, and the failover and journal
+    gauges, are recorded on ``registry`` (default: prometheus_client's) as
+    ``settings.observability`` says (without settings: metrics, no tracing).
 
     The monitor connects both repositories (idempotently, and again after an outage) and on
     ``stop()`` disconnects only those it found unconnected at ``start()``.
@@ -94,6 +98,7 @@ class RepositoryHealthMonitor:
         *,
         journal_path: str | os.PathLike[str] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        registry: CollectorRegistry | None = None,
     ) -> None:
         # Without settings, the class defaults (model_construct reads no environment).
         observability = settings.observability if settings else _DEFAULT_OBSERVABILITY
@@ -111,7 +116,12 @@ class RepositoryHealthMonitor:
             ),
             _journal(fallback_repository, journal_path),
         )
-        self._router = FailoverRepository(self._failover, self)
+        telemetry = (
+            Telemetry.from_settings(settings.observability, registry)
+            if settings is not None
+            else Telemetry(registry=registry)
+        )
+        self._router = FailoverRepository(self._failover, self, telemetry)
         self._task: asyncio.Task[None] | None = None
         self._lifecycle_lock = asyncio.Lock()
         self._check_lock = asyncio.Lock()
@@ -249,8 +259,8 @@ class RepositoryHealthMonitor:
             await asyncio.sleep(self._delay())
             try:
                 await self.check()
-            except Exception:  # the loop outlives any one bad round
-                logger.exception("repository health check round failed")
+            except Exception as exc:  # the loop outlives any one bad round
+                events.exception("health_check.round_failed", error=type(exc).__name__)
 
     def _delay(self) -> float:
         breaker = self._failover.breaker
@@ -324,7 +334,13 @@ class RepositoryHealthMonitor:
             breaker.trial_failed()
             if not isinstance(exc, RepositoryError):
                 raise
-            logger.warning("%s; calls stay on the fallback", failover.last_error)
+            events.warning(
+                "failover.replay_failed",
+                primary=backend_name(failover.primary),
+                error=type(exc).__name__,
+                reason=failover.last_error,
+                pending=failover.journal.pending_count,
+            )
 
     async def _fail_back(self) -> None:
         """Replay the journal into the primary, then route calls to it again.
@@ -334,6 +350,7 @@ class RepositoryHealthMonitor:
         """
         failover = self._failover
         journal = failover.journal
+        started = time.perf_counter()
         replayed = 0
         for _ in range(_UNLOCKED_PASSES):
             before = journal.pending_count
@@ -347,10 +364,9 @@ class RepositoryHealthMonitor:
             if failover.breaker.state is not BreakerState.HALF_OPEN:
                 return
             failover.breaker.close()  # last_error stays: it says why the last outage began
-            logger.info(
-                "primary repository (%s) is back: %d journaled writes replayed; calls return",
-                backend_name(failover.primary),
-                replayed,
-            )
+            primary = backend_name(failover.primary)
+            elapsed = round((time.perf_counter() - started) * 1000, 3)
+            events.info("journal.replayed", primary=primary, entries=replayed, duration_ms=elapsed)
+            events.info("failover.recovered", primary=primary, replayed=replayed)
             with contextlib.suppress(RepositoryError):  # retried before the next fallback write
                 await failover.clear_fallback()

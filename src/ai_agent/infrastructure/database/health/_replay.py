@@ -18,7 +18,6 @@ same entry.
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 from uuid import UUID
@@ -44,10 +43,11 @@ from ai_agent.infrastructure.database.errors import (
     RepositoryError,
 )
 from ai_agent.infrastructure.database.health._journal import Journal, JournalEntry
+from ai_agent.infrastructure.database.telemetry import HEALTH_LOGGER, event_logger
 
 __all__ = ["clear_copies", "drain", "encode_entity", "encode_id", "encode_messages"]
 
-logger = logging.getLogger("ai_agent.infrastructure.database.health")
+events = event_logger(HEALTH_LOGGER)
 
 _MODELS: dict[str, type[DomainModel]] = {
     "session": Session,
@@ -136,11 +136,13 @@ async def replay_entry(primary: Repository, journal: Journal, entry: JournalEntr
         raise
     except _REFUSED as exc:
         reason = f"{type(exc).__name__}: {exc}"
-        logger.error(
-            "failover journal entry %d (%s) refused by the primary and set aside: %s",
-            entry.seq,
-            entry.operation,
-            reason,
+        # The reason stays in the journal: a refused model's message may quote its content.
+        events.error(
+            "journal.entry_rejected",
+            primary=getattr(primary, "backend_name", type(primary).__name__),
+            seq=entry.seq,
+            operation=entry.operation,
+            error=type(exc).__name__,
         )
         await journal.reject(entry, reason)
         return

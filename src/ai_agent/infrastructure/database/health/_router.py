@@ -25,8 +25,9 @@ from ai_agent.infrastructure.database.health._replay import (
     encode_id,
     encode_messages,
 )
-from ai_agent.infrastructure.database.health._routing import Op, Router, exists
-from ai_agent.infrastructure.database.metrics import RepositoryMetrics, timed_operations
+from ai_agent.infrastructure.database.health._routing import Op, exists
+from ai_agent.infrastructure.database.health._states import StateRouter
+from ai_agent.infrastructure.database.telemetry import instrumented
 
 __all__ = ["FailoverRepository"]
 
@@ -34,15 +35,13 @@ _LISTING = "a listing from the fallback would be incomplete"
 _UNIQUE = "names can only be checked for uniqueness in the primary"
 
 
-@timed_operations
-class FailoverRepository(Router):
+@instrumented
+class FailoverRepository(StateRouter):
     """Routes every call to the primary or, during an outage, to the fallback (journaled).
 
-    ``metrics`` counts the calls made to this repository while ``detailed_metrics`` is on
-    (the primary and the fallback keep their own).
+    Its calls are measured with ``backend="failover"`` (``telemetry``, set by the monitor);
+    the primary and the fallback record their own.
     """
-
-    metrics: RepositoryMetrics
 
     # -- sessions ----------------------------------------------------------------------------
 

@@ -23,9 +23,9 @@ from ai_agent.infrastructure.database.errors import (
     RepositoryConnectionError,
     RepositoryError,
 )
-from ai_agent.infrastructure.database.health._failover import Failover, describe
+from ai_agent.infrastructure.database.health._failover import Failover, backend_name, describe
 from ai_agent.infrastructure.database.health._replay import encode_id
-from ai_agent.infrastructure.database.metrics import RepositoryMetrics
+from ai_agent.infrastructure.database.telemetry import Measured, Telemetry
 
 __all__ = ["Check", "Op", "Router", "exists"]
 
@@ -43,21 +43,29 @@ async def exists(found: Awaitable[object | None]) -> bool:
     return await found is not None
 
 
-class Router:
+class Router(Measured):
     """Lifecycle (the monitor's) and the routing helpers the repository methods use."""
 
     backend_name = "failover"
 
-    def __init__(self, failover: Failover, lifecycle: _Lifecycle) -> None:
+    def __init__(
+        self, failover: Failover, lifecycle: _Lifecycle, telemetry: Telemetry | None = None
+    ) -> None:
         self._failover = failover
         self._lifecycle = lifecycle
-        self.metrics = RepositoryMetrics()
+        self.telemetry = telemetry if telemetry is not None else Telemetry()
 
     def __repr__(self) -> str:
         failover = self._failover
         return (
             f"{type(self).__name__}(primary={failover.primary!r}, fallback={failover.fallback!r})"
         )
+
+    def _failover_state(self) -> tuple[str, str, bool, int]:
+        failover = self._failover
+        fallback = "none" if failover.fallback is None else backend_name(failover.fallback)
+        active = failover.running and not failover.serves_primary()
+        return backend_name(failover.primary), fallback, active, failover.journal.pending_count
 
     # -- lifecycle: the monitor's ------------------------------------------------------------
 

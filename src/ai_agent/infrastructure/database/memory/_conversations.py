@@ -10,10 +10,12 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from datetime import datetime
 from itertools import count
+from typing import Any
 from uuid import UUID
 
 from ai_agent.domain.models import Message, Session, utc_now
 from ai_agent.infrastructure.database._copies import clone
+from ai_agent.infrastructure.database._states import merge_session_state
 from ai_agent.infrastructure.database.errors import (
     DuplicateError,
     NotFoundError,
@@ -152,6 +154,23 @@ class Conversations:
             earlier[message.id] = message.session_id
         pairs = zip(batch, records, strict=True)
         return [self._append(message, record) for message, record in pairs]
+
+    def append_with_state(
+        self,
+        message: Message,
+        session_state: dict[str, Any] | None,
+        if_last_activity: datetime | None,
+    ) -> Message | None:
+        """``create_message`` unless the session is active after ``if_last_activity``
+        (``None``), merging ``session_state`` into its metadata first."""
+        record = self._check_new_message(message, {})
+        session = record.session
+        if if_last_activity is not None and session.last_activity > if_last_activity:
+            return None
+        if session_state:
+            session.__dict__["metadata"] = merge_session_state(session.metadata, session_state)
+            session.__dict__["updated_at"] = utc_now()
+        return self._append(message, record)
 
     def _check_new_message(self, message: Message, earlier: dict[UUID, UUID]) -> _SessionRecord:
         """Return the record of the message's session, or raise if the message cannot go in."""

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from ai_agent.domain.models import Agent, ExternalService, MCPServer, Message, Session, Tool
+from ai_agent.infrastructure.database._copies import copy_json
+from ai_agent.infrastructure.database._states import StateDeltas
 from ai_agent.infrastructure.database.base import BaseRepository
 from ai_agent.infrastructure.database.errors import NotFoundError
 from ai_agent.infrastructure.database.memory._catalog import Catalog
@@ -34,6 +37,7 @@ class InMemoryRepository(BaseRepository):
             "external service", unique_names=False
         )
         self._tools_by_server: dict[UUID, set[UUID]] = {}
+        self._states: dict[str, dict[str, Any]] = {}  # scope -> key -> JSON value
 
     async def _connect(self) -> None:
         return None
@@ -94,6 +98,34 @@ class InMemoryRepository(BaseRepository):
         self, session_id: UUID, after: int, limit: int
     ) -> tuple[list[Message], int]:
         return self._conversations.message_page(session_id, after, limit)
+
+    # -- scoped state -----------------------------------------------------------------------
+
+    async def _get_states(self, scopes: list[str]) -> dict[str, dict[str, Any]]:
+        stored = self._states
+        return {scope: copy_json(stored[scope]) for scope in scopes if scope in stored}
+
+    async def _create_session_with_state(self, session: Session, state: StateDeltas) -> Session:
+        created = self._conversations.create_session(session)
+        self._merge_states(state)
+        return created
+
+    async def _append_message_with_state(
+        self,
+        message: Message,
+        state: StateDeltas,
+        session_state: dict[str, Any] | None,
+        if_last_activity: datetime | None,
+    ) -> Message | None:
+        conversations = self._conversations
+        stored = conversations.append_with_state(message, session_state, if_last_activity)
+        if stored is not None:
+            self._merge_states(state)
+        return stored
+
+    def _merge_states(self, state: StateDeltas) -> None:
+        for scope, delta in state.items():  # the deltas are the repository's own copies
+            self._states.setdefault(scope, {}).update(delta)
 
     async def _prune_sessions(self, cutoff: datetime, limit: int) -> tuple[int, int]:
         return self._conversations.prune_sessions(cutoff, limit)

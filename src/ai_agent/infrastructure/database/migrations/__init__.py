@@ -6,8 +6,8 @@ the revisions). Repositories never migrate themselves; entry points do, explicit
     from ai_agent.infrastructure.database import migrations
 
     await migrations.upgrade("postgresql://app:secret@db.internal/ai_agent")
-    await migrations.current_revision("sqlite:///ai_agent.db")   # "0001"
-    migrations.head_revision()                                   # "0001"
+    await migrations.current_revision("sqlite:///ai_agent.db")   # "0002"
+    migrations.head_revision()                                   # "0002"
 
 ``upgrade`` creates a missing PostgreSQL database, and takes a transaction-scoped advisory
 lock (PostgreSQL) or the write lock (SQLite, ``BEGIN IMMEDIATE``) around the whole run, so
@@ -18,29 +18,33 @@ module-level state, so run one migration at a time within a process.)
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util import CommandError
 from sqlalchemy import event, exc, text
 from sqlalchemy.engine import URL, Connection, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
+from ai_agent.config.urls import SQLITE_URL_FORMS, shown_url, sqlite_file_path
 from ai_agent.infrastructure.database.errors import RepositoryConnectionError, RepositoryError
+from ai_agent.infrastructure.database.factory import require_driver
+from ai_agent.infrastructure.database.telemetry import events
 
+# Alembic and SQLAlchemy's asyncio layer load on first use, inside the functions: the CLI
+# imports this module for every command, and `--help` or `config show` need neither.
 if TYPE_CHECKING:
+    from alembic.config import Config
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
     from ai_agent.config.settings import ApplicationSettings
 
 __all__ = [
     "ADVISORY_LOCK_KEY",
     "alembic_config",
+    "check_driver",
     "create_engine",
     "current_revision",
     "downgrade",
@@ -60,13 +64,23 @@ _ASYNC_DRIVERS = {"postgresql": "postgresql+asyncpg", "sqlite": "sqlite+aiosqlit
 
 
 def sql_url(url: str | URL) -> URL:
-    """Normalise a PostgreSQL or SQLite URL to the async driver Alembic runs on here."""
-    parsed = make_url(url) if isinstance(url, str) else url
+    """Normalise a PostgreSQL or SQLite URL to the async driver Alembic runs on here.
+
+    Raises:
+        RepositoryError: not such a URL; the message shows it (password masked) and the
+            accepted forms (for ``sqlite://agent.db``, also the likely intended one).
+    """
+    parsed = _parsed(url)
     backend = parsed.get_backend_name()
     if backend == "postgres":
         backend = "postgresql"
     if backend not in _ASYNC_DRIVERS:
         raise RepositoryError(f"migrations need a PostgreSQL or SQLite URL, got a {backend!r} URL")
+    if backend == "sqlite":
+        try:
+            sqlite_file_path(parsed)
+        except ValueError as exc:  # the message says what was given and what to write
+            raise RepositoryError(str(exc)) from None
     parsed = parsed.set(drivername=_ASYNC_DRIVERS[backend])
     if backend == "postgresql" and "sslmode" in parsed.query:
         # libpq spells it sslmode; asyncpg (through SQLAlchemy) takes the same values as ssl.
@@ -74,6 +88,23 @@ def sql_url(url: str | URL) -> URL:
         query["ssl"] = query.pop("sslmode")
         parsed = parsed.set(query=query)
     return parsed
+
+
+def _parsed(url: str | URL) -> URL:
+    if isinstance(url, URL):
+        return url
+    try:
+        return make_url(url)
+    except (exc.ArgumentError, ValueError):
+        if url.strip().lower().startswith("sqlite"):
+            try:
+                sqlite_file_path(url)
+            except ValueError as error:  # advice for the SQLite forms, e.g. sqlite:agent.db
+                raise RepositoryError(str(error)) from None
+        raise RepositoryError(
+            f"{shown_url(url)!r} is not a database URL; expected "
+            f"postgresql://user:password@host/name, {SQLITE_URL_FORMS}"
+        ) from None
 
 
 def settings_url(settings: ApplicationSettings) -> URL:
@@ -89,12 +120,19 @@ def settings_url(settings: ApplicationSettings) -> URL:
     )
 
 
+def check_driver(url: str | URL) -> None:
+    """Raise ``MissingDriverError`` (naming the extra) when ``url``'s driver is missing."""
+    require_driver(sql_url(url).get_backend_name())
+
+
 def alembic_config(url: str | URL | None = None) -> Config:
     """An Alembic ``Config`` for the packaged revisions, bound to ``url`` when given.
 
     The URL travels in ``Config.attributes``, not the ini options, so a password holding
     ``%`` needs no escaping and is never written anywhere.
     """
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(SCRIPT_LOCATION))
     if url is not None:
@@ -105,6 +143,8 @@ def alembic_config(url: str | URL | None = None) -> Config:
 @lru_cache(maxsize=1)
 def head_revision() -> str:
     """The newest revision id of the packaged chain."""
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     if head is None:  # pragma: no cover - the package always ships revision 0001
         raise RepositoryError("no migration revisions are installed")
@@ -113,6 +153,9 @@ def head_revision() -> str:
 
 def is_known_revision(revision: str) -> bool:
     """Whether this version of ai-agent ships ``revision`` (else a newer release migrated)."""
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+
     scripts = ScriptDirectory.from_config(alembic_config())
     try:
         return scripts.get_revision(revision) is not None
@@ -122,7 +165,10 @@ def is_known_revision(revision: str) -> bool:
 
 def create_engine(url: str | URL) -> AsyncEngine:
     """An engine for migrations; on SQLite every transaction takes the write lock first."""
+    from sqlalchemy.ext.asyncio import create_async_engine
+
     target = sql_url(url)
+    check_driver(target)
     if target.get_backend_name() != "sqlite":
         return create_async_engine(target, poolclass=NullPool)
     # Wait (up to 60 s) for another process's migration to release the write lock.
@@ -145,19 +191,24 @@ def _use_immediate_transactions(engine: AsyncEngine) -> None:
 
 async def upgrade(url: str | URL, revision: str = "head") -> None:
     """Bring the schema at ``url`` to ``revision``; a no-op when it is there already."""
+    from alembic import command
+
     target = sql_url(url)
     if target.get_backend_name() == "postgresql":
         await ensure_database(target)
-    await _run_command(target, lambda config: command.upgrade(config, revision))
+    await _run_command(target, lambda config: command.upgrade(config, revision), "applied")
 
 
 async def downgrade(url: str | URL, revision: str = "base") -> None:
     """Take the schema at ``url`` down to ``revision`` (``base`` drops every table)."""
-    await _run_command(sql_url(url), lambda config: command.downgrade(config, revision))
+    from alembic import command
+
+    await _run_command(sql_url(url), lambda config: command.downgrade(config, revision), "reverted")
 
 
 async def current_revision(url: str | URL) -> str | None:
     """The revision the database at ``url`` is at, or ``None`` for an empty database."""
+    from alembic.runtime.migration import MigrationContext
 
     def read(connection: Connection) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
@@ -172,15 +223,24 @@ async def current_revision(url: str | URL) -> str | None:
         await engine.dispose()
 
 
-async def _run_command(url: URL, run: Callable[[Config], None]) -> None:
+async def _run_command(url: URL, run: Callable[[Config], None], done: str) -> None:
+    """Run an Alembic command in one transaction; a ``migration.<done>`` event when it
+    changed the revision (from, to, how long)."""
+    from alembic.runtime.migration import MigrationContext
+
     config = alembic_config(url)
+    revisions: list[str | None] = []
 
     def in_connection(connection: Connection) -> None:
         config.attributes["connection"] = connection
+        # Read in the command's own transaction (Alembic joins it), so they frame its work.
+        revisions.append(MigrationContext.configure(connection).get_current_revision())
         run(config)
+        revisions.append(MigrationContext.configure(connection).get_current_revision())
 
     engine = create_engine(url)
     try:
+        started = time.perf_counter()
         async with engine.connect() as connection:
             await connection.run_sync(in_connection)
             await connection.commit()
@@ -188,6 +248,15 @@ async def _run_command(url: URL, run: Callable[[Config], None]) -> None:
         raise _unreachable(url, error) from error
     finally:
         await engine.dispose()
+    before, after = revisions
+    if before != after:
+        events.info(
+            f"migration.{done}",
+            url=url.set(drivername=url.get_backend_name()).render_as_string(hide_password=True),
+            from_revision=before,
+            to_revision=after,
+            duration_ms=round((time.perf_counter() - started) * 1000, 3),
+        )
 
 
 async def ensure_database(url: str | URL) -> bool:
@@ -195,9 +264,10 @@ async def ensure_database(url: str | URL) -> bool:
 
     Safe when several processes race to create it: losing the race counts as existing.
     """
+    target = sql_url(url)
+    check_driver(target)
     import asyncpg
 
-    target = sql_url(url)
     try:
         connection = await asyncpg.connect(_libpq_dsn(target), timeout=10)
     except asyncpg.InvalidCatalogNameError:

@@ -12,7 +12,7 @@ Usage::
     await migrations.upgrade(url)                      # creates the database; idempotent
     repository = PostgreSQLRepository.from_url(url)    # or PostgreSQLRepository(settings.database)
     async with repository:                             # opens and closes the pool
-        print(await repository.schema_revision())      # 0001
+        print(await repository.schema_revision())      # 0002
         session = await repository.create_session(Session(user_id="user-1"))
         async with repository.transaction():           # several calls, one transaction
             for role, text in [(MessageRole.USER, "Hi"), (MessageRole.ASSISTANT, "Hello!")]:

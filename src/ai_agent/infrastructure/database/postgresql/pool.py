@@ -21,7 +21,12 @@ import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
 from ai_agent.infrastructure.database.errors import RepositoryConnectionError, RepositoryError
-from ai_agent.infrastructure.database.postgresql.codec import decode_json, encode_json
+from ai_agent.infrastructure.database.postgresql.codec import (
+    decode_json,
+    decode_uuid,
+    encode_json,
+    encode_uuid,
+)
 from ai_agent.infrastructure.database.postgresql.driver_errors import AcquireTimeout
 
 if TYPE_CHECKING:
@@ -38,7 +43,7 @@ APPLICATION_NAME = "ai-agent"
 
 
 async def init_connection(connection: Any) -> None:
-    """Register the JSON codecs on a new connection: dicts and lists in, dicts and lists out.
+    """Register the codecs on a new connection: JSON as dicts and lists, ids as ``uuid.UUID``.
 
     Pass it as ``init=`` when you build a pool for ``PostgreSQLRepository(pool=...)``.
     """
@@ -46,6 +51,9 @@ async def init_connection(connection: Any) -> None:
         await connection.set_type_codec(
             type_name, encoder=encode_json, decoder=decode_json, schema="pg_catalog"
         )
+    await connection.set_type_codec(
+        "uuid", encoder=encode_uuid, decoder=decode_uuid, schema="pg_catalog", format="binary"
+    )
 
 
 async def _keep_session_state(connection: Any) -> None:
@@ -184,14 +192,12 @@ class ConnectionRouter:
         return self.pool
 
     async def _acquire(self, pool: Pool) -> Connection:
-        queue = getattr(pool, "_queue", None)  # asyncpg's free holders (private; may go)
-        if queue is not None and queue.qsize():
-            # A free holder: acquiring cannot wait (it may reconnect it, within
-            # connect_timeout); arming and cancelling the deadline's timer costs 10 us.
-            return await pool.acquire()
         # asyncio.timeout, not acquire(timeout=): asyncpg implements that with wait_for, one
         # extra task (and loop iteration) per call. The budget covers opening a connection
-        # when the pool must (re)connect one.
+        # when the pool must (re)connect one. Every call arms the deadline (3-7 us): asyncpg
+        # has no public O(1) way to tell that acquiring cannot wait (get_idle_size() walks
+        # every holder, 2-5 us at 20, more for larger pools), and the private queue it
+        # keeps them in may change under us (issue 15).
         deadline = asyncio.timeout(self._acquire_timeout)
         try:
             async with deadline:

@@ -23,6 +23,7 @@ from ai_agent.domain.models import (
     Tool,
     utc_now,
 )
+from ai_agent.infrastructure.database._abandoned import Release, on_loop
 from ai_agent.infrastructure.database.base import BaseRepository
 from ai_agent.infrastructure.database.errors import (
     ConflictError,
@@ -48,6 +49,7 @@ from ai_agent.infrastructure.database.postgresql.pool import (
     init_connection,
     pool_options,
 )
+from ai_agent.infrastructure.database.postgresql.states import StateStore
 
 __all__ = ["PostgreSQLRepository"]
 
@@ -57,7 +59,7 @@ T = TypeVar("T")
 _BATCH_JSON = frozenset({"metadata", "tool_calls"})
 
 
-class PostgreSQLRepository(BaseRepository):
+class PostgreSQLRepository(StateStore, BaseRepository):
     """The repository contract on PostgreSQL (asyncpg); see the package docstring."""
 
     backend_name: ClassVar[str] = "postgresql"
@@ -147,15 +149,17 @@ class PostgreSQLRepository(BaseRepository):
 
     async def _check_codecs(self) -> None:
         try:
-            value = await self._db.fetchval("SELECT '{}'::jsonb")
+            row = await self._db.fetchrow(
+                "SELECT '{}'::jsonb, '00000000-0000-0000-0000-000000000000'::uuid"
+            )
         except Exception:
             self._db.pool = None
             raise
-        if not isinstance(value, dict):
+        if row is None or not isinstance(row[0], dict) or type(row[1]) is not UUID:
             self._db.pool = None
             raise RepositoryError(
-                "the asyncpg pool given to PostgreSQLRepository has no JSON codecs; "
-                "create it with init=PostgreSQLRepository.init_connection"
+                "the asyncpg pool given to PostgreSQLRepository lacks its codecs (JSON as "
+                "dicts, ids as uuid.UUID); create it with init=PostgreSQLRepository.init_connection"
             )
 
     async def _disconnect(self) -> None:
@@ -169,8 +173,26 @@ class PostgreSQLRepository(BaseRepository):
         except Exception:  # timed out, or the server is gone: drop the sockets
             pool.terminate()
 
+    def _release_abandoned(self) -> Release | None:
+        # Sockets only close through the loop; a caller's pool is the caller's to close.
+        pool = self._db.pool
+        if pool is None or self._given_pool is not None:
+            return None
+        return on_loop(asyncio.get_running_loop(), pool.terminate)
+
     async def _ping(self) -> bool:
         return bool(await self._db.fetchval("SELECT 1") == 1)
+
+    def pool_connections(self) -> tuple[int, int] | None:
+        pool = self._db.pool
+        if pool is None:
+            return None
+        idle = pool.get_idle_size()
+        return pool.get_size() - idle, idle
+
+    def _server_endpoint(self) -> tuple[str, int] | None:
+        settings = self._settings
+        return None if settings is None else (settings.host, settings.port)
 
     def _translate_error(self, exc: Exception) -> RepositoryError | None:
         password = self._settings.password if self._settings is not None else None
@@ -193,8 +215,14 @@ class PostgreSQLRepository(BaseRepository):
         row = await self._db.fetchrow(statement.sql, key)
         return None if row is None else table.decode(row)
 
-    async def _list(self, table: Table[M], statement: q.Statement, *args: Any) -> list[M]:
-        return table.decode_all(await self._db.fetch(statement.sql, *args))
+    async def _list(
+        self,
+        table: Table[M],
+        statement: q.Statement,
+        *args: Any,
+        known: dict[str, Any] | None = None,
+    ) -> list[M]:
+        return table.decode_all(await self._db.fetch(statement.sql, *args), known)
 
     async def _replace(self, table: Table[M], statement: q.Statement, entity: M) -> M:
         entity.updated_at = utc_now()
@@ -269,10 +297,13 @@ class PostgreSQLRepository(BaseRepository):
     async def _get_messages_by_session(
         self, session_id: UUID, limit: int, offset: int
     ) -> list[Message]:
-        return await self._list(MESSAGES, q.MESSAGES_BY_SESSION, session_id, limit, offset)
+        known = {"session_id": session_id}  # the page sends NULL for it (queries.py)
+        page = q.MESSAGES_BY_SESSION
+        return await self._list(MESSAGES, page, session_id, limit, offset, known=known)
 
     async def _get_recent_messages(self, session_id: UUID, limit: int) -> list[Message]:
-        newest_first = await self._list(MESSAGES, q.RECENT_MESSAGES, session_id, limit)
+        known = {"session_id": session_id}
+        newest_first = await self._list(MESSAGES, q.RECENT_MESSAGES, session_id, limit, known=known)
         newest_first.reverse()
         return newest_first
 
@@ -319,7 +350,7 @@ class PostgreSQLRepository(BaseRepository):
     ) -> tuple[list[Message], int]:
         rows = await self._db.fetch(q.MESSAGES_AFTER.sql, session_id, after, limit)
         last = rows[-1]["seq"] if rows else after
-        return MESSAGES.decode_all(rows), last
+        return MESSAGES.decode_all(rows, {"session_id": session_id}), last
 
     async def _prune_sessions(self, cutoff: datetime, limit: int) -> tuple[int, int]:
         rows = await self._db.fetch(q.PRUNE_SESSIONS.sql, cutoff, limit)

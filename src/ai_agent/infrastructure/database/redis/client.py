@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from redis import exceptions as rx
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.cluster import RedisCluster
-from redis.asyncio.connection import SSLConnection
+from redis.asyncio.connection import AbstractConnection, SSLConnection
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
@@ -64,7 +64,9 @@ if TYPE_CHECKING:
 __all__ = [
     "Client",
     "Store",
+    "abort_connections",
     "build_client",
+    "connection_counts",
     "decodes_responses",
     "resendable",
     "text",
@@ -119,11 +121,51 @@ def build_client(settings: RedisSettings) -> Client:
     return Redis.from_pool(pool)
 
 
+def abort_connections(client: Client) -> None:
+    """Close every socket of ``client`` at once, awaiting nothing: for an abandoned client.
+
+    redis-py closes only through coroutines; this reaches the connections it keeps (idle
+    and lent) and closes each stream, as redis-py's own ``__del__`` does. Run it on the
+    client's loop thread (:func:`..._abandoned.on_loop`).
+    """
+    connections: list[AbstractConnection] = []
+    if isinstance(client, RedisCluster):
+        connections += [c for node in client.get_nodes() for c in node._connections]
+    else:
+        pool = client.connection_pool
+        connections += [*pool._available_connections, *pool._in_use_connections]
+    for connection in connections:
+        connection._close()  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
+
+
 def text(value: object) -> str | None:
     """A reply value as ``str`` (``decode_responses`` is on, so anything else is a bug)."""
     if value is None or isinstance(value, str):
         return value
     raise RepositoryError(f"unexpected Redis reply of type {type(value).__name__}")
+
+
+def connection_counts(client: Client) -> tuple[int, int]:
+    """``(in_use, idle)`` connections of the client's pool (every node's, for a cluster).
+
+    The pool's public ``get_connection_count()`` where redis-py has it (7.x and later);
+    otherwise, and for cluster nodes (which have no public count), the lengths of the lists
+    the pools keep. Should a release rename those, the count reads 0, never fails a scrape.
+    """
+    if isinstance(client, RedisCluster):
+        in_use = idle = 0
+        for node in client.get_nodes():
+            free = len(getattr(node, "_free", ()))
+            in_use += max(0, len(getattr(node, "_connections", ())) - free)
+            idle += free
+        return in_use, idle
+    pool = client.connection_pool
+    counted = getattr(pool, "get_connection_count", None)
+    if counted is not None:
+        states = {attrs.get("db.client.connection.state"): n for n, attrs in counted()}
+        return states.get("used", 0), states.get("idle", 0)
+    idle = len(getattr(pool, "_available_connections", ()))
+    return len(getattr(pool, "_in_use_connections", ())), idle
 
 
 def decodes_responses(client: Client) -> bool:

@@ -19,12 +19,14 @@ key                                        type    holds
 ``P:v1:catalog:{P}:<kind>s:by-name``       zset    ``name\\0id``, score 0 (lexicographic)
 ``P:v1:catalog:{P}:<kind>s:enabled``       zset    the same, enabled entities only
 ``P:v1:catalog:{P}:mcp_servers:tools``     hash    MCP server id -> its tools' ids, concatenated
+``P:v1:state:<scope>``                     hash    state key -> JSON value (``get_states``); no TTL
 =========================================  ======  ==============================================
 
 A session and everything under it share the ``{sid}`` slot; the catalog (agents, tools, MCP
-servers, external services) shares one ``{P}`` slot per prefix. The Lua scripts receive the
-session-side shapes as ``%s`` templates from :meth:`KeySpace.templates`, so no other module
-spells a key.
+servers, external services) shares one ``{P}`` slot per prefix; a state scope's hash sits in
+whatever slot its name hashes to (a ``{...}`` in the name is a hash tag, as anywhere). The
+Lua scripts receive the session-side shapes as ``%s`` templates from
+:meth:`KeySpace.templates`, so no other module spells a key.
 """
 
 from __future__ import annotations
@@ -91,6 +93,10 @@ class KeySpace:
 
     def session_index(self, user_id: str | None) -> str:
         return self.sessions if user_id is None else self.user_sessions(user_id)
+
+    def state(self, scope: str) -> str:
+        """The hash of one state scope (``get_states``): never expires."""
+        return f"{self.base}:state:{scope}"
 
     def templates(self) -> list[str]:
         """``string.format`` templates for the scripts: session, messages, order, replies,

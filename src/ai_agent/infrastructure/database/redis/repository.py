@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
 from typing import Any, Self
 from uuid import UUID
 
@@ -10,21 +13,26 @@ from redis.asyncio.cluster import RedisCluster
 
 from ai_agent.config.settings import RedisSettings
 from ai_agent.domain.models import Agent, ExternalService, MCPServer, Message, Session, Tool
+from ai_agent.infrastructure.database._abandoned import Release, on_loop
 from ai_agent.infrastructure.database.base import BaseRepository
 from ai_agent.infrastructure.database.errors import RepositoryError, RepositoryValidationError
 from ai_agent.infrastructure.database.redis.catalog import Catalog
 from ai_agent.infrastructure.database.redis.client import (
     Client,
     Store,
+    abort_connections,
     build_client,
+    connection_counts,
     decodes_responses,
     resendable,
     translate_error,
 )
 from ai_agent.infrastructure.database.redis.keys import KeySpace
+from ai_agent.infrastructure.database.redis.maintenance import Maintenance
 from ai_agent.infrastructure.database.redis.messages import Messages
 from ai_agent.infrastructure.database.redis.scripts import Scripts, session_constants
 from ai_agent.infrastructure.database.redis.sessions import Sessions
+from ai_agent.infrastructure.database.redis.states import StateStore
 
 __all__ = ["RedisRepository"]
 
@@ -34,6 +42,7 @@ class _Operations:
     store: Store
     sessions: Sessions
     messages: Messages
+    maintenance: Maintenance
     agents: Catalog[Agent]
     tools: Catalog[Tool]
     mcp_servers: Catalog[MCPServer]
@@ -46,6 +55,7 @@ class _Operations:
             store=store,
             sessions=sessions,
             messages=Messages(sessions),
+            maintenance=Maintenance(sessions),
             agents=Catalog(store, "agent", Agent),
             tools=Catalog(store, "tool", Tool),
             mcp_servers=Catalog(store, "mcp_server", MCPServer),
@@ -53,7 +63,7 @@ class _Operations:
         )
 
 
-class RedisRepository(BaseRepository):
+class RedisRepository(StateStore, BaseRepository):
     """The repository contract on Redis or Redis Cluster (see the package docstring)."""
 
     backend_name = "redis"
@@ -143,11 +153,24 @@ class RedisRepository(BaseRepository):
         if client is not None and self._given is None:
             await client.aclose()
 
+    def _release_abandoned(self) -> Release | None:
+        # Sockets only close through the loop; a caller's client is the caller's to close.
+        if self._client is None or self._given is not None:
+            return None
+        return on_loop(asyncio.get_running_loop(), partial(abort_connections, self._client))
+
     async def _ping(self) -> bool:
         return bool(await self._operations.store.call(lambda client: client.ping()))
 
     def _translate_error(self, exc: Exception) -> RepositoryError | None:
         return translate_error(exc, self.display_url)
+
+    def pool_connections(self) -> tuple[int, int] | None:
+        client = self._client
+        return None if client is None else connection_counts(client)
+
+    def _server_endpoint(self) -> tuple[str, int] | None:
+        return None if self._given is not None else (self.settings.host, self.settings.port)
 
     @property
     def _operations(self) -> _Operations:
@@ -207,6 +230,22 @@ class RedisRepository(BaseRepository):
         self, session_id: UUID, after: int, limit: int
     ) -> tuple[list[Message], int]:
         return await self._operations.messages.after(session_id, after, limit)
+
+    # -- retention (see maintenance.py) -----------------------------------------------------
+
+    async def _prune_sessions(self, cutoff: datetime, limit: int) -> tuple[int, int]:
+        return await self._operations.maintenance.prune(cutoff, limit)
+
+    async def _count_inactive_sessions(self, cutoff: datetime) -> tuple[int, int]:
+        return await self._operations.maintenance.count_inactive(cutoff)
+
+    async def _trim_messages(self, session_id: UUID, keep: int, limit: int) -> int:
+        return await self._operations.maintenance.trim(session_id, keep, limit)
+
+    async def _long_sessions(
+        self, more_than: int, after: UUID | None, limit: int
+    ) -> list[tuple[UUID, int]]:
+        return await self._operations.maintenance.long_sessions(more_than, after, limit)
 
     # -- catalog -----------------------------------------------------------------------------
 

@@ -41,6 +41,7 @@ SESSION_SCRIPTS = (
     "delete_message",
     "pop_message",
     "clear_messages",
+    "trim_messages",
 )
 _CATALOG_SCRIPTS = ("catalog_write", "catalog_delete")
 _PLAIN_SCRIPTS = (
@@ -86,6 +87,7 @@ class Scripts:
     delete_message: AsyncScript
     pop_message: AsyncScript
     clear_messages: AsyncScript
+    trim_messages: AsyncScript
     read_messages: AsyncScript
     messages_after: AsyncScript
     list_sessions: AsyncScript

@@ -88,16 +88,29 @@ class Sessions:
         return session
 
     async def delete(self, session_id: UUID) -> bool:
-        sid = str(session_id)
-        reply = await self.run_script("delete_session", sid, [sid])
+        return await self.remove(str(session_id)) is not None
+
+    async def remove(self, sid: str, before: int | None = None) -> int | None:
+        """Delete session ``sid`` with its messages, index entries and pointers; with
+        ``before`` (epoch µs, a prune) only if its activity is still before it. Returns how
+        many messages it held, ``None`` when it is gone or was kept."""
+        args: list[Any] = [sid] if before is None else [sid, before]
+        reply = await self.run_script("delete_session", sid, args)
         if reply[0] == "missing":
             if self.store.cluster:  # an expired session's global entry, met here
                 await self.store.call(lambda client: client.zrem(self.keys.sessions, sid))
-            return False
-        has_user, user, *message_ids = outcome(reply, "session")
+            return None
+        if reply[0] == "kept":
+            if self.store.cluster:  # raise its entry as the script does on a single server
+                entry = {sid: int(reply[1])}
+                await self.store.call(
+                    lambda client: client.zadd(self.keys.sessions, entry, xx=True, gt=True)
+                )
+            return None
+        has_user, user, held, *message_ids = outcome(reply, "session")
         if self.store.cluster:
             await self._unindex(sid, user if has_user else None, message_ids)
-        return True
+        return int(held)
 
     async def list_page(self, user_id: str | None, limit: int, offset: int) -> list[Session]:
         index = self.keys.session_index(user_id)

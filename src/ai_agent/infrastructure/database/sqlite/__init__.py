@@ -34,9 +34,10 @@ from __future__ import annotations
 from ai_agent.infrastructure.database.sqlite._catalogue import CatalogueStore
 from ai_agent.infrastructure.database.sqlite._conversations import ConversationStore
 from ai_agent.infrastructure.database.sqlite._maintenance import MaintenanceStore
+from ai_agent.infrastructure.database.sqlite._states import StateStore
 
 __all__ = ["SQLiteRepository"]
 
 
-class SQLiteRepository(ConversationStore, CatalogueStore, MaintenanceStore):
+class SQLiteRepository(ConversationStore, CatalogueStore, MaintenanceStore, StateStore):
     """The repository contract on a SQLite file; see the package docstring."""

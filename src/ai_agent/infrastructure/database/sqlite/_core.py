@@ -17,8 +17,10 @@ tasks the block starts) wait until the block ends.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import sqlite3
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
@@ -27,9 +29,10 @@ from pathlib import Path
 from typing import Any, Literal, Self
 
 import aiosqlite
-from sqlalchemy.engine import make_url
 
+from ai_agent.config.urls import sqlite_file_path
 from ai_agent.domain.models import DomainModel
+from ai_agent.infrastructure.database._abandoned import Release
 from ai_agent.infrastructure.database.base import BaseRepository
 from ai_agent.infrastructure.database.errors import (
     RepositoryConnectionError,
@@ -101,17 +104,15 @@ class SQLiteCore(BaseRepository):
     def from_url(cls, url: str, **options: Any) -> Self:
         """Build from ``sqlite:///relative.db`` or ``sqlite:////absolute/path.db``.
 
-        ``sqlite+aiosqlite://`` URLs (SQLAlchemy's spelling) are accepted too.
+        ``sqlite+aiosqlite://`` URLs (SQLAlchemy's spelling) are accepted too. Any other
+        form is a ``RepositoryValidationError`` that shows the URL (password masked), the
+        accepted forms and, for ``sqlite://agent.db``, the likely intended one.
         """
         try:
-            parsed = make_url(url)
-        except Exception as exc:  # sqlalchemy.exc.ArgumentError; keep the message short
-            raise RepositoryValidationError(f"not a SQLite URL: {url!r:.80}") from exc
-        if parsed.get_backend_name() != "sqlite":
-            raise RepositoryValidationError(
-                f"SQLiteRepository needs a sqlite:/// URL, got a {parsed.get_backend_name()!r} URL"
-            )
-        return cls(parsed.database or "", **options)
+            path = sqlite_file_path(url)
+        except ValueError as exc:
+            raise RepositoryValidationError(f"SQLiteRepository: {exc}") from None
+        return cls(path, **options)
 
     @property
     def display_url(self) -> str:
@@ -123,9 +124,12 @@ class SQLiteCore(BaseRepository):
         # aiosqlite leaves its worker thread to die unawaited when opening fails, and that
         # thread then reports into a closed event loop; so find open failures here first.
         await asyncio.to_thread(_probe, self.path, self.busy_timeout)
-        connection = await aiosqlite.connect(
-            self.path, isolation_level=None, timeout=self.busy_timeout
-        )
+        opening = aiosqlite.connect(self.path, isolation_level=None, timeout=self.busy_timeout)
+        # A daemon worker never holds the interpreter open: a repository nobody disconnects
+        # is closed by its finalizer instead, which runs after Python waits for non-daemon
+        # threads (see _stop_worker).
+        _worker(opening).daemon = True
+        connection = await opening
         try:
             connection.row_factory = sqlite3.Row
             await self._configure(connection)
@@ -166,6 +170,12 @@ class SQLiteCore(BaseRepository):
             except (sqlite3.Error, ValueError):
                 pass  # closing is best effort; the worker thread stops either way
 
+    def _release_abandoned(self) -> Release | None:
+        connection = self._connection
+        if connection is None:
+            return None
+        return functools.partial(_stop_worker, connection, self.busy_timeout + 1.0)
+
     async def _ping(self) -> bool:
         # No lock: a read of the schema page is harmless inside another task's transaction.
         rows = await self._open().execute_fetchall("SELECT count(*) FROM sqlite_master")
@@ -173,6 +183,12 @@ class SQLiteCore(BaseRepository):
 
     def _translate_error(self, exc: Exception) -> RepositoryError | None:
         return translate(exc, self.display_url)
+
+    def pool_connections(self) -> tuple[int, int] | None:
+        # One connection, in use while a statement or a transaction() block holds its lock.
+        if self._connection is None:
+            return None
+        return (1, 0) if self._statement_lock.locked() else (0, 1)
 
     async def schema_revision(self) -> str | None:
         """The Alembic revision of the database file, or ``None`` when it has no schema."""
@@ -311,9 +327,45 @@ class SQLiteCore(BaseRepository):
             raise translated from exc
 
 
+def _worker(connection: aiosqlite.Connection) -> threading.Thread:
+    # aiosqlite >= 0.22 runs a thread of its own; older versions are that thread.
+    thread = getattr(connection, "_thread", connection)
+    assert isinstance(thread, threading.Thread)
+    return thread
+
+
+def _stop_worker(connection: aiosqlite.Connection, timeout: float) -> None:
+    """Close an abandoned connection on its worker thread and end that thread, loop-free.
+
+    ``stop()`` makes a future on the calling thread's event loop when it has one, and the
+    worker then answers into that loop, which may be closed by then ("Event loop is
+    closed" from the worker): so it is called from a thread without a loop. Statements
+    already queued run first; the join waits for them and for the close.
+    """
+    stop = getattr(connection, "stop", None)
+    if stop is None:  # aiosqlite < 0.22: its daemon thread ends with the process
+        return
+    stopper = threading.Thread(target=stop, name="ai-agent-sqlite-stop")
+    stopper.start()
+    stopper.join()
+    worker = _worker(connection)
+    if worker is not threading.current_thread():  # a collection may run on the worker
+        worker.join(timeout)
+
+
 def _probe(path: Path, timeout: float) -> None:
-    """Open and close the file with plain sqlite3 (creating it, as connecting would)."""
-    sqlite3.connect(path, timeout=timeout).close()
+    """Open and close the file with plain sqlite3; refuse a missing one.
+
+    Connecting would create an empty file, which has no schema: the start would fail and
+    leave that file behind. Migrations create the file (``migrations.upgrade``).
+    """
+    if not path.exists():
+        raise RepositoryConnectionError(
+            f"the SQLite database file {path} does not exist; to create it, "
+            f"run `ai-agent db migrate --url sqlite:///{path}`"
+        )
+    # mode=rw: a file removed since the check is an error here too, not created again.
+    sqlite3.connect(f"{path.as_uri()}?mode=rw", timeout=timeout, uri=True).close()
 
 
 async def _pragma(connection: aiosqlite.Connection, statement: str) -> object:

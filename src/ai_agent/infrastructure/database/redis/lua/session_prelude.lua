@@ -155,14 +155,19 @@ local function session_state(sid)
   return { sid, state[1], user and 1 or 0, user or '', pointers_due(skey) }
 end
 
--- The tail of a message removal (delete_message, pop_message): refresh the TTLs and, on a
--- single server, drop the pointer and touch the indexes. Returns the session state.
-local function removed(sid, mid)
+-- The tail of removing messages `mids` (delete_message, pop_message, trim_messages), once
+-- per script: refresh the TTLs and, on a single server, drop the pointers and touch the
+-- indexes. Returns the session state.
+local function removed_all(sid, mids)
   touch_session(sid)
   local state = session_state(sid)
   if SINGLE then
-    drop_pointer(sid, mid)
+    for _, mid in ipairs(mids) do drop_pointer(sid, mid) end
     index_session(sid, state[2], state[3] == 1 and state[4] or nil, 'touch', state[5] == 1)
   end
   return state
+end
+
+local function removed(sid, mid)
+  return removed_all(sid, { mid })
 end

@@ -1,0 +1,164 @@
+"""``Measured`` (what ``BaseRepository`` and the failover router share) and the one decorator.
+
+Each of :data:`OPERATIONS` is wrapped by :func:`measured`: with tracing on and the call
+sampled it runs inside a span (:mod:`._tracing`); with metrics on its latency and outcome go
+to the owner's :class:`~._metrics.Recorder`; with both off the call pays two attribute
+reads. prometheus_client and OpenTelemetry load only once a repository needs them.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import threading
+import weakref
+from collections.abc import Awaitable, Callable
+from time import perf_counter
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
+
+from ai_agent.infrastructure.database.contract import Repository
+from ai_agent.infrastructure.database.telemetry._config import Telemetry
+
+if TYPE_CHECKING:
+    from ai_agent.infrastructure.database.telemetry._metrics import Recorder
+    from ai_agent.infrastructure.database.telemetry._tracing import Spans
+
+__all__ = ["COLLECTIONS", "OPERATIONS", "Measured", "instrumented", "live", "measured"]
+
+#: The contract's data operations: every public coroutine method of the protocol but the
+#: lifecycle. (``iter_messages`` returns an iterator: each page it reads counts as one
+#: ``iter_messages`` operation instead.)
+OPERATIONS: tuple[str, ...] = tuple(
+    sorted(
+        name
+        for name, member in vars(Repository).items()
+        if not name.startswith("_")
+        and inspect.iscoroutinefunction(member)
+        and name not in {"connect", "disconnect", "health_check"}
+    )
+)
+
+# The entity an operation's name mentions, first match wins ("get_messages_by_session"
+# reads messages); the collection is its table (SQL) or key family (Redis).
+_ENTITIES = ("message", "external_service", "mcp_server", "agent", "tool", "session", "state")
+
+
+def _collection(operation: str) -> str:
+    found = (f"{entity}s" for entity in _ENTITIES if entity in operation)
+    return next(found, operation.rpartition("_")[2])  # a new entity: the last word
+
+
+#: ``db.collection.name`` of each operation: ``sessions``, ``messages``, ``agents``, ...
+COLLECTIONS: dict[str, str] = {
+    operation: _collection(operation) for operation in (*OPERATIONS, "iter_messages")
+}
+
+_DEFAULT = Telemetry()
+_live: weakref.WeakSet[Measured] = weakref.WeakSet()
+_live_lock = threading.Lock()  # a scrape reads the set from the metrics server's thread
+
+
+def live() -> list[Measured]:
+    """The repositories and routers alive now that have been given a telemetry."""
+    with _live_lock:
+        return list(_live)
+
+
+class Measured:
+    """What records: the ``telemetry`` property, and what the gauges and spans read."""
+
+    backend_name: ClassVar[str]
+    _telemetry: Telemetry = _DEFAULT
+    _recorder: Recorder | None = None
+    _spans: Spans | None = None
+
+    @property
+    def telemetry(self) -> Telemetry:
+        """What this repository records (see :class:`Telemetry`); assign to change it."""
+        return self._telemetry
+
+    @telemetry.setter
+    def telemetry(self, telemetry: Telemetry) -> None:
+        if not isinstance(telemetry, Telemetry):
+            raise TypeError(f"telemetry must be a Telemetry, got {type(telemetry).__name__}")
+        recorder = spans = None
+        if telemetry.metrics_enabled:
+            from ai_agent.infrastructure.database.telemetry._metrics import instruments
+
+            recorder = instruments(telemetry.resolved_registry()).recorder(self.backend_name)
+        if telemetry.traces:
+            spans = _spans(telemetry.sample_rate)
+        self._telemetry, self._recorder, self._spans = telemetry, recorder, spans
+        with _live_lock:
+            _live.add(self)
+
+    def pool_connections(self) -> tuple[int, int] | None:
+        """Connections of this repository's pool now: ``(in_use, idle)``.
+
+        ``None`` when it has no pool (in-memory) or is not connected. Read at scrape time
+        (possibly from another thread), so it only reads counters.
+        """
+        return None
+
+    def _server_endpoint(self) -> tuple[str, int] | None:
+        """The server's host and port, for spans (``None``: no server)."""
+        return None
+
+    def _failover_state(self) -> tuple[str, str, bool, int] | None:
+        """Primary and fallback names, routing to the fallback, journal backlog (routers)."""
+        return None
+
+
+def _spans(sample_rate: float) -> Spans | None:
+    try:
+        from ai_agent.infrastructure.database.telemetry._tracing import Spans
+    except ImportError as exc:
+        if not (exc.name or "").startswith("opentelemetry"):
+            raise
+        return None  # no `otel` extra: tracing stays off (documented)
+    return Spans(sample_rate)
+
+
+F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
+
+
+def measured(operation: str) -> Callable[[F], F]:
+    """Method decorator: calls of the method count as ``operation`` of the owner."""
+
+    def wrap(method: F) -> F:
+        @functools.wraps(method)
+        async def call(self: Measured, *args: Any, **kwargs: Any) -> Any:
+            spans = self._spans
+            if spans is not None and spans.sampled():
+                return await spans.run(operation, self, method, args, kwargs)
+            recorder = self._recorder
+            if recorder is None:
+                return await method(self, *args, **kwargs)
+            started = perf_counter()
+            try:
+                result = await method(self, *args, **kwargs)
+            except BaseException as exc:  # a cancelled call is an outcome too
+                recorder.failed(operation, perf_counter() - started, exc)
+                raise
+            recorder.succeeded(operation, perf_counter() - started, result)
+            return result
+
+        return cast(F, call)
+
+    return wrap
+
+
+C = TypeVar("C", bound=type[Measured])
+
+
+def instrumented(cls: C) -> C:
+    """Class decorator: each of :data:`OPERATIONS` on ``cls`` is :func:`measured`.
+
+    A subclass inherits the measured methods; one that overrode a public operation would
+    have to be decorated again (the backends implement only the private ``_<operation>``).
+    """
+    for name in OPERATIONS:
+        method = getattr(cls, name, None)
+        if method is not None:  # (a class lacking one fails the protocol's type check)
+            setattr(cls, name, measured(name)(method))
+    return cls
