@@ -1,4 +1,4 @@
-"""A missing extra is one typed error naming the pip command (``ai_agent._extras``)."""
+"""A missing extra is one typed error naming the pip command (``ai_agent.extras``)."""
 
 from __future__ import annotations
 

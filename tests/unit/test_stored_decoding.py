@@ -13,7 +13,7 @@ from uuid import uuid4
 import pytest
 
 from ai_agent.domain.models import Agent, Message, MessageRole, Session, Tool
-from ai_agent.infrastructure.database._copies import clone, construct, field_kinds, owned
+from ai_agent.infrastructure.database.copies import clone, construct, field_kinds, owned
 from ai_agent.infrastructure.database.errors import RepositoryError
 from ai_agent.infrastructure.database.redis import codec
 

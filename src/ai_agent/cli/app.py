@@ -17,7 +17,6 @@ from typing import Annotated
 import typer
 
 from ai_agent import __version__
-from ai_agent._extras import MissingExtraError
 from ai_agent.cli import db_data, db_replay
 from ai_agent.cli.config import config_app
 from ai_agent.cli.db import db_app
@@ -25,6 +24,7 @@ from ai_agent.cli.demo import demo
 from ai_agent.cli.health import health
 from ai_agent.cli.metrics import metrics_app
 from ai_agent.config.errors import ConfigurationError
+from ai_agent.extras import MissingExtraError
 
 __all__ = ["app", "main"]
 

@@ -14,13 +14,13 @@ from typing import Annotated, NoReturn
 import typer
 from rich.console import Console
 
-from ai_agent._extras import MissingExtraError
 from ai_agent.cli.config import CONFIG_ERROR_EXIT_CODE, load_settings_or_exit
 from ai_agent.config import feature_flags
 from ai_agent.config.errors import ConfigurationError
 from ai_agent.config.redaction import redact_text
 from ai_agent.config.settings import StorageBackend
 from ai_agent.demo import DemoFailure, run_demo
+from ai_agent.extras import MissingExtraError
 from ai_agent.infrastructure.database import RepositoryError
 
 __all__ = ["BackendOption", "demo", "main"]

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from uuid import UUID, uuid5
 
-from ai_agent._extras import MissingExtraError, extra_required, install_hint, require
+from ai_agent.extras import MissingExtraError, extra_required, install_hint, require
 
 __all__ = [
     "SESSION_NAMESPACE",

@@ -35,11 +35,9 @@ from ai_agent.domain.models import (
     Session,
     Tool,
 )
-from ai_agent.infrastructure.database import _abandoned
-from ai_agent.infrastructure.database._arguments import ArgumentChecks, describe_validation_error
-from ai_agent.infrastructure.database._calls import CallRunner
-from ai_agent.infrastructure.database._maintenance import MaintenanceOperations
-from ai_agent.infrastructure.database._states import StateOperations
+from ai_agent.infrastructure.database import abandoned
+from ai_agent.infrastructure.database.arguments import ArgumentChecks, describe_validation_error
+from ai_agent.infrastructure.database.calls import CallRunner
 from ai_agent.infrastructure.database.contract import DEFAULT_ITER_BATCH, DEFAULT_LIST_LIMIT
 from ai_agent.infrastructure.database.errors import (
     ConflictError,
@@ -48,6 +46,8 @@ from ai_agent.infrastructure.database.errors import (
     RepositoryConnectionError,
     RepositoryError,
 )
+from ai_agent.infrastructure.database.maintenance import MaintenanceOperations
+from ai_agent.infrastructure.database.states import StateOperations
 from ai_agent.infrastructure.database.telemetry import (
     Measured,
     Telemetry,
@@ -63,8 +63,8 @@ __all__ = ["BaseRepository", "describe_validation_error"]
 class BaseRepository(
     MaintenanceOperations, StateOperations, ArgumentChecks, CallRunner, Measured, ABC
 ):
-    """Lifecycle, argument checks (:mod:`._arguments`), and running and retrying calls with
-    one error translation (:mod:`._calls`), shared by every backend; every operation is
+    """Lifecycle, argument checks (:mod:`.arguments`), and running and retrying calls with
+    one error translation (:mod:`.calls`), shared by every backend; every operation is
     measured and traced as ``telemetry`` says (:mod:`.telemetry`)."""
 
     backend_name: ClassVar[str] = "repository"
@@ -73,7 +73,7 @@ class BaseRepository(
         self._connected = False
         self._lifecycle_lock: asyncio.Lock | None = None
         # While connected: warns and releases if the repository is dropped undisconnected.
-        self._abandoned: _abandoned.Watch | None = None
+        self._abandoned: abandoned.Watch | None = None
         # Metrics on prometheus_client's default registry; the factory sets its own.
         self.telemetry = Telemetry()
 
@@ -109,7 +109,7 @@ class BaseRepository(
                     raise
                 raise error from exc
             self._connected = True
-            self._abandoned = _abandoned.watch(self, self._release_abandoned())
+            self._abandoned = abandoned.watch(self, self._release_abandoned())
             elapsed = round((time.perf_counter() - started) * 1000, 3)
             events.info("repository.connected", **self._where(), duration_ms=elapsed)
 
@@ -124,9 +124,9 @@ class BaseRepository(
             await self._disconnect()
             events.info("repository.disconnected", **self._where())
 
-    def _release_abandoned(self) -> _abandoned.Release | None:
+    def _release_abandoned(self) -> abandoned.Release | None:
         """How to release what ``_connect()`` opened should this repository be dropped
-        while connected (see :mod:`._abandoned`); ``None`` when nothing needs releasing."""
+        while connected (see :mod:`.abandoned`); ``None`` when nothing needs releasing."""
         return None
 
     def _where(self) -> dict[str, str]:

@@ -33,8 +33,8 @@ import importlib.util
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ai_agent._extras import MissingExtraError, install_hint
 from ai_agent.config.urls import shown_url
+from ai_agent.extras import MissingExtraError, install_hint
 from ai_agent.infrastructure.database.base import BaseRepository
 from ai_agent.infrastructure.database.errors import (
     RepositoryConnectionError,

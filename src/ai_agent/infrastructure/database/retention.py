@@ -13,7 +13,7 @@ then every session holding more than ``max_messages_per_session`` messages loses
 ones. Each batch removes about ``batch_size`` messages (old sessions are deleted a few at a
 time, as many as hold that many messages; one session holding more goes alone) in one
 short atomic step of the backend (see
-:class:`~._maintenance.MaintenanceOperations`), so appends keep flowing while a prune runs,
+:class:`~.maintenance.MaintenanceOperations`), so appends keep flowing while a prune runs,
 ``message_count`` stays exact and the newest messages keep their order. On Redis, sessions
 also expire by their TTL (``REDIS_SESSION_TTL``); pruning by age there deletes earlier.
 """
@@ -26,8 +26,8 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from ai_agent.domain.models import utc_now
-from ai_agent.infrastructure.database._maintenance import MaintenanceOperations
 from ai_agent.infrastructure.database.errors import RepositoryValidationError
+from ai_agent.infrastructure.database.maintenance import MaintenanceOperations
 
 if TYPE_CHECKING:
     from ai_agent.config.sections import RetentionSettings

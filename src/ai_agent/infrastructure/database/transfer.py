@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 from ai_agent.domain.models import DomainModel, Message, Session
-from ai_agent.infrastructure.database._calls import same_write
+from ai_agent.infrastructure.database.calls import same_write
 from ai_agent.infrastructure.database.contract import MAX_LIMIT, Repository
 from ai_agent.infrastructure.database.errors import (
     DuplicateError,

@@ -34,7 +34,7 @@ from ai_agent.domain.models import (
     Session,
     Tool,
 )
-from ai_agent.infrastructure.database._calls import same_write
+from ai_agent.infrastructure.database.calls import same_write
 from ai_agent.infrastructure.database.contract import Repository
 from ai_agent.infrastructure.database.errors import (
     ConflictError,

@@ -16,14 +16,14 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ai_agent.domain.models import Message, Session
-from ai_agent.infrastructure.database._states import (
+from ai_agent.infrastructure.database.base import BaseRepository
+from ai_agent.infrastructure.database.health._routing import Router
+from ai_agent.infrastructure.database.states import (
     checked_delta,
     checked_deltas,
     checked_instant,
     checked_scopes,
 )
-from ai_agent.infrastructure.database.base import BaseRepository
-from ai_agent.infrastructure.database.health._routing import Router
 
 __all__ = ["StateRouter"]
 

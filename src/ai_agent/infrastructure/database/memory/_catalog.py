@@ -7,7 +7,7 @@ from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 from ai_agent.domain.models import Agent, ExternalService, MCPServer, Tool, utc_now
-from ai_agent.infrastructure.database._copies import clone
+from ai_agent.infrastructure.database.copies import clone
 from ai_agent.infrastructure.database.errors import DuplicateError, NotFoundError
 
 __all__ = ["Catalog", "SortedKeys"]

@@ -14,14 +14,14 @@ from typing import Any
 from uuid import UUID
 
 from ai_agent.domain.models import Message, Session, utc_now
-from ai_agent.infrastructure.database._copies import clone
-from ai_agent.infrastructure.database._states import merge_session_state
+from ai_agent.infrastructure.database.copies import clone
 from ai_agent.infrastructure.database.errors import (
     DuplicateError,
     NotFoundError,
     RepositoryValidationError,
 )
 from ai_agent.infrastructure.database.memory._catalog import SortedKeys
+from ai_agent.infrastructure.database.states import merge_session_state
 
 __all__ = ["Conversations"]
 

@@ -7,12 +7,12 @@ from typing import Any
 from uuid import UUID
 
 from ai_agent.domain.models import Agent, ExternalService, MCPServer, Message, Session, Tool
-from ai_agent.infrastructure.database._copies import copy_json
-from ai_agent.infrastructure.database._states import StateDeltas
 from ai_agent.infrastructure.database.base import BaseRepository
+from ai_agent.infrastructure.database.copies import copy_json
 from ai_agent.infrastructure.database.errors import NotFoundError
 from ai_agent.infrastructure.database.memory._catalog import Catalog
 from ai_agent.infrastructure.database.memory._conversations import Conversations
+from ai_agent.infrastructure.database.states import StateDeltas
 
 __all__ = ["InMemoryRepository"]
 

@@ -31,7 +31,7 @@ from ai_agent.domain.models import (
     Session,
     Tool,
 )
-from ai_agent.infrastructure.database._copies import construct
+from ai_agent.infrastructure.database.copies import construct
 
 if TYPE_CHECKING:
     from asyncpg import Record

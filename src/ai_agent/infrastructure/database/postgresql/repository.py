@@ -23,7 +23,7 @@ from ai_agent.domain.models import (
     Tool,
     utc_now,
 )
-from ai_agent.infrastructure.database._abandoned import Release, on_loop
+from ai_agent.infrastructure.database.abandoned import Release, on_loop
 from ai_agent.infrastructure.database.base import BaseRepository
 from ai_agent.infrastructure.database.errors import (
     ConflictError,

@@ -13,11 +13,11 @@ from datetime import datetime
 from typing import Any
 
 from ai_agent.domain.models import Message, Session, utc_now
-from ai_agent.infrastructure.database._states import StateDeltas
 from ai_agent.infrastructure.database.errors import DuplicateError, NotFoundError
 from ai_agent.infrastructure.database.postgresql import queries as q
 from ai_agent.infrastructure.database.postgresql.codec import MESSAGES, SESSIONS, encode_json
 from ai_agent.infrastructure.database.postgresql.pool import ConnectionRouter
+from ai_agent.infrastructure.database.states import StateDeltas
 
 __all__ = ["StateStore"]
 

@@ -126,7 +126,7 @@ def abort_connections(client: Client) -> None:
 
     redis-py closes only through coroutines; this reaches the connections it keeps (idle
     and lent) and closes each stream, as redis-py's own ``__del__`` does. Run it on the
-    client's loop thread (:func:`..._abandoned.on_loop`).
+    client's loop thread (:func:`...abandoned.on_loop`).
     """
     connections: list[AbstractConnection] = []
     if isinstance(client, RedisCluster):

@@ -27,7 +27,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import PydanticSerializationError, from_json
 
 from ai_agent.domain.models import Agent, ExternalService, MCPServer, Message, Session, Tool
-from ai_agent.infrastructure.database._copies import construct, field_kinds
+from ai_agent.infrastructure.database.copies import construct, field_kinds
 from ai_agent.infrastructure.database.errors import RepositoryError, RepositoryValidationError
 
 __all__ = [

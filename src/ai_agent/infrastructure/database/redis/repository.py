@@ -13,7 +13,7 @@ from redis.asyncio.cluster import RedisCluster
 
 from ai_agent.config.settings import RedisSettings
 from ai_agent.domain.models import Agent, ExternalService, MCPServer, Message, Session, Tool
-from ai_agent.infrastructure.database._abandoned import Release, on_loop
+from ai_agent.infrastructure.database.abandoned import Release, on_loop
 from ai_agent.infrastructure.database.base import BaseRepository
 from ai_agent.infrastructure.database.errors import RepositoryError, RepositoryValidationError
 from ai_agent.infrastructure.database.redis.catalog import Catalog

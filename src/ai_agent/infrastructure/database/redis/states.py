@@ -26,13 +26,13 @@ from importlib.resources import files
 from typing import TYPE_CHECKING, Any, Final
 
 from ai_agent.domain.models import Message, Session, utc_now
-from ai_agent.infrastructure.database._states import StateDeltas, merge_session_state
 from ai_agent.infrastructure.database.errors import ConflictError, NotFoundError
 from ai_agent.infrastructure.database.redis import codec
 from ai_agent.infrastructure.database.redis.client import Store, text
 from ai_agent.infrastructure.database.redis.messages import Messages
 from ai_agent.infrastructure.database.redis.scripts import outcome, session_constants
 from ai_agent.infrastructure.database.redis.sessions import Sessions, SessionState
+from ai_agent.infrastructure.database.states import StateDeltas, merge_session_state
 
 __all__ = ["StateScripts", "StateStore", "States"]
 

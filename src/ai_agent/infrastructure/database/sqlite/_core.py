@@ -32,7 +32,7 @@ import aiosqlite
 
 from ai_agent.config.urls import sqlite_file_path
 from ai_agent.domain.models import DomainModel
-from ai_agent.infrastructure.database._abandoned import Release
+from ai_agent.infrastructure.database.abandoned import Release
 from ai_agent.infrastructure.database.base import BaseRepository
 from ai_agent.infrastructure.database.errors import (
     RepositoryConnectionError,

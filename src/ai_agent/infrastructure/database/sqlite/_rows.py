@@ -27,7 +27,7 @@ from ai_agent.domain.models import (
     Session,
     Tool,
 )
-from ai_agent.infrastructure.database._copies import construct, field_kinds
+from ai_agent.infrastructure.database.copies import construct, field_kinds
 
 __all__ = [
     "AGENTS",

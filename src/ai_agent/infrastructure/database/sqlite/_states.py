@@ -13,7 +13,6 @@ from datetime import datetime
 from typing import Any
 
 from ai_agent.domain.models import Message, Session, utc_now
-from ai_agent.infrastructure.database._states import StateDeltas, merge_session_state
 from ai_agent.infrastructure.database.errors import DuplicateError, NotFoundError
 from ai_agent.infrastructure.database.sqlite._conversations import (
     _INSERT_MESSAGE,
@@ -21,6 +20,7 @@ from ai_agent.infrastructure.database.sqlite._conversations import (
 )
 from ai_agent.infrastructure.database.sqlite._core import SQLiteCore
 from ai_agent.infrastructure.database.sqlite._rows import MESSAGES, SESSIONS, to_json, to_micros
+from ai_agent.infrastructure.database.states import StateDeltas, merge_session_state
 
 __all__ = ["StateStore"]
 

@@ -4,7 +4,7 @@ The base install (``pip install ai-agent``) gives configuration, the memory and 
 backends, migrations and the CLI. Everything else comes from an extra, and using a part whose
 extra is missing fails with one line naming the pip command::
 
-    from ai_agent._extras import extra_required, require
+    from ai_agent.extras import extra_required, require
 
     agents = require("agents", "openai-agents")      # the module, or MissingExtraError
 

@@ -18,10 +18,10 @@ from typing import Any, Final
 from pydantic import TypeAdapter, ValidationError
 
 from ai_agent.domain.models import JsonObject, Message, Session
-from ai_agent.infrastructure.database._arguments import ArgumentChecks, describe_validation_error
-from ai_agent.infrastructure.database._calls import CallRunner, same_write
-from ai_agent.infrastructure.database._copies import copy_json
+from ai_agent.infrastructure.database.arguments import ArgumentChecks, describe_validation_error
+from ai_agent.infrastructure.database.calls import CallRunner, same_write
 from ai_agent.infrastructure.database.contract import MAX_LIMIT
+from ai_agent.infrastructure.database.copies import copy_json
 from ai_agent.infrastructure.database.errors import ConflictError, RepositoryValidationError
 
 __all__ = [

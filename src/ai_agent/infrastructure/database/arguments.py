@@ -11,8 +11,8 @@ from uuid import UUID
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from ai_agent.domain.models import Message, UserId
-from ai_agent.infrastructure.database._copies import owned
 from ai_agent.infrastructure.database.contract import MAX_LIMIT
+from ai_agent.infrastructure.database.copies import owned
 from ai_agent.infrastructure.database.errors import (
     DuplicateError,
     RepositoryConnectionError,

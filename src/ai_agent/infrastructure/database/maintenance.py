@@ -12,8 +12,8 @@ from abc import ABC, abstractmethod
 from datetime import datetime
 from uuid import UUID
 
-from ai_agent.infrastructure.database._arguments import ArgumentChecks
-from ai_agent.infrastructure.database._calls import CallRunner
+from ai_agent.infrastructure.database.arguments import ArgumentChecks
+from ai_agent.infrastructure.database.calls import CallRunner
 from ai_agent.infrastructure.database.contract import MAX_LIMIT
 from ai_agent.infrastructure.database.errors import RepositoryValidationError
 
