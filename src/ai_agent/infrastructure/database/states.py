@@ -13,7 +13,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -29,6 +29,7 @@ __all__ = [
     "MAX_STATE_KEY_BYTES",
     "StateDeltas",
     "StateOperations",
+    "StatefulAppend",
     "checked_delta",
     "checked_deltas",
     "checked_instant",
@@ -43,6 +44,17 @@ MAX_STATE_KEY_BYTES: Final = 1024
 #: Checked deltas, scope -> key -> JSON value, scopes and keys in code-point order (the
 #: order every backend writes, and so locks, them in).
 StateDeltas = dict[str, dict[str, Any]]
+
+
+class StatefulAppend(NamedTuple):
+    """One checked ``append_message_with_state`` call, as a backend receives it: the message,
+    the scope deltas, the session's own delta (``None``: none) and ``if_last_activity``."""
+
+    message: Message
+    state: StateDeltas
+    session_state: dict[str, Any] | None
+    if_last_activity: datetime | None
+
 
 _JSON_OBJECT: TypeAdapter[dict[str, Any]] = TypeAdapter(JsonObject)
 
@@ -96,10 +108,7 @@ class StateOperations(ArgumentChecks, CallRunner, ABC):
 
         stored: Message | None = await self._run(
             self._append_message_with_state,
-            valid,
-            deltas,
-            own or None,
-            limit,
+            StatefulAppend(valid, deltas, own or None, limit),
             recover=identical_copy,
         )
         if stored is None:  # refused by if_last_activity: a retry would be refused again
@@ -120,13 +129,7 @@ class StateOperations(ArgumentChecks, CallRunner, ABC):
         """``_create_session`` and the merge of ``state`` (non-empty), atomically."""
 
     @abstractmethod
-    async def _append_message_with_state(
-        self,
-        message: Message,
-        state: StateDeltas,
-        session_state: dict[str, Any] | None,
-        if_last_activity: datetime | None,
-    ) -> Message | None:
+    async def _append_message_with_state(self, append: StatefulAppend) -> Message | None:
         """The atomic step of ``append_message_with_state``; ``None`` when the stored
         session's ``last_activity`` is later than ``if_last_activity`` (nothing written).
 

@@ -12,7 +12,7 @@ from ai_agent.infrastructure.database.copies import copy_json
 from ai_agent.infrastructure.database.errors import NotFoundError
 from ai_agent.infrastructure.database.memory._catalog import Catalog
 from ai_agent.infrastructure.database.memory._conversations import Conversations
-from ai_agent.infrastructure.database.states import StateDeltas
+from ai_agent.infrastructure.database.states import StateDeltas, StatefulAppend
 
 __all__ = ["InMemoryRepository"]
 
@@ -110,13 +110,8 @@ class InMemoryRepository(BaseRepository):
         self._merge_states(state)
         return created
 
-    async def _append_message_with_state(
-        self,
-        message: Message,
-        state: StateDeltas,
-        session_state: dict[str, Any] | None,
-        if_last_activity: datetime | None,
-    ) -> Message | None:
+    async def _append_message_with_state(self, append: StatefulAppend) -> Message | None:
+        message, state, session_state, if_last_activity = append
         conversations = self._conversations
         stored = conversations.append_with_state(message, session_state, if_last_activity)
         if stored is not None:

@@ -9,7 +9,6 @@ per column, values as JSON text (``encode_json``), like ``CREATE_MESSAGES``.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from ai_agent.domain.models import Message, Session, utc_now
@@ -17,7 +16,7 @@ from ai_agent.infrastructure.database.errors import DuplicateError, NotFoundErro
 from ai_agent.infrastructure.database.postgresql import queries as q
 from ai_agent.infrastructure.database.postgresql.codec import MESSAGES, SESSIONS, encode_json
 from ai_agent.infrastructure.database.postgresql.pool import ConnectionRouter
-from ai_agent.infrastructure.database.states import StateDeltas
+from ai_agent.infrastructure.database.states import StateDeltas, StatefulAppend
 
 __all__ = ["StateStore"]
 
@@ -117,13 +116,8 @@ class StateStore:
             raise DuplicateError("session", "id", session.id)
         return session  # the repository's own copy: BaseRepository detached it
 
-    async def _append_message_with_state(
-        self,
-        message: Message,
-        state: StateDeltas,
-        session_state: dict[str, Any] | None,
-        if_last_activity: datetime | None,
-    ) -> Message | None:
+    async def _append_message_with_state(self, append: StatefulAppend) -> Message | None:
+        message, state, session_state, if_last_activity = append
         args = MESSAGES.values(message, APPEND_MESSAGE_WITH_STATE.params)
         extra = [if_last_activity, session_state, utc_now(), *_columns(state)]
         row = await self._db.fetchrow(APPEND_MESSAGE_WITH_STATE.sql, *args, *extra)

@@ -32,7 +32,7 @@ from ai_agent.infrastructure.database.redis.client import Store, text
 from ai_agent.infrastructure.database.redis.messages import Messages
 from ai_agent.infrastructure.database.redis.scripts import outcome, session_constants
 from ai_agent.infrastructure.database.redis.sessions import Sessions, SessionState
-from ai_agent.infrastructure.database.states import StateDeltas, merge_session_state
+from ai_agent.infrastructure.database.states import StateDeltas, StatefulAppend, merge_session_state
 
 __all__ = ["StateScripts", "StateStore", "States"]
 
@@ -96,13 +96,8 @@ class States:
         await self._write_on_cluster(state)
         return session
 
-    async def append(
-        self,
-        message: Message,
-        state: StateDeltas,
-        session_state: dict[str, Any] | None,
-        if_last_activity: datetime | None,
-    ) -> Message | None:
+    async def append(self, append: StatefulAppend) -> Message | None:
+        message, state, session_state, if_last_activity = append
         for attempt in range(_ATTEMPTS):
             docs = ("", "") if not session_state else await self._docs(message, session_state)
             reply = await self._append_once(message, state, if_last_activity, docs)
@@ -218,11 +213,5 @@ class StateStore:
     async def _create_session_with_state(self, session: Session, state: StateDeltas) -> Session:
         return await self._states().create_session(session, state)
 
-    async def _append_message_with_state(
-        self,
-        message: Message,
-        state: StateDeltas,
-        session_state: dict[str, Any] | None,
-        if_last_activity: datetime | None,
-    ) -> Message | None:
-        return await self._states().append(message, state, session_state, if_last_activity)
+    async def _append_message_with_state(self, append: StatefulAppend) -> Message | None:
+        return await self._states().append(append)

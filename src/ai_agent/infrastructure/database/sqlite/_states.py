@@ -9,7 +9,6 @@ order). ``append_message_with_state`` reads the session row first, so that every
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Any
 
 from ai_agent.domain.models import Message, Session, utc_now
@@ -20,7 +19,7 @@ from ai_agent.infrastructure.database.sqlite._conversations import (
 )
 from ai_agent.infrastructure.database.sqlite._core import SQLiteCore
 from ai_agent.infrastructure.database.sqlite._rows import MESSAGES, SESSIONS, to_json, to_micros
-from ai_agent.infrastructure.database.states import StateDeltas, merge_session_state
+from ai_agent.infrastructure.database.states import StateDeltas, StatefulAppend, merge_session_state
 
 __all__ = ["StateStore"]
 
@@ -53,13 +52,8 @@ class StateStore(SQLiteCore):
             await connection.executemany(_MERGE, _rows(state))
         return session  # the repository's own copy: BaseRepository detached it
 
-    async def _append_message_with_state(
-        self,
-        message: Message,
-        state: StateDeltas,
-        session_state: dict[str, Any] | None,
-        if_last_activity: datetime | None,
-    ) -> Message | None:
+    async def _append_message_with_state(self, append: StatefulAppend) -> Message | None:
+        message, state, session_state, if_last_activity = append
         row = MESSAGES.to_row(message)
         sid = row["session_id"]
         async with self._writing(message) as connection:
