@@ -8,6 +8,8 @@ Session fixtures, lazy (a server starts only when some test asks for it):
 - `redis_url -> str`: `$TEST_REDIS_URL`, else a throwaway server (`redis://127.0.0.1:<port>/0`).
 - `redis_cluster_url -> str`: `$TEST_REDIS_CLUSTER_URL`, else a local cluster of 3 masters
   (`redis://127.0.0.1:<port of one node>`).
+- `fresh_postgres_url -> str` (function scope): `postgres_url` naming a database that does not
+  exist yet, dropped after the test.
 
 Shared servers are shared: isolate by key prefix (Redis) or by truncating/own schema (Postgres).
 
@@ -29,12 +31,14 @@ from __future__ import annotations
 import os
 import signal
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
 from typing import TypeVar
+from uuid import uuid4
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from _servers import (
     PostgresFactory,
@@ -96,6 +100,20 @@ def redis_url() -> Iterator[str]:
 def redis_cluster_url() -> Iterator[str]:
     """URL of one node of the session's Redis Cluster (3 masters, no replicas)."""
     yield from _session_url("TEST_REDIS_CLUSTER_URL", RedisCluster)
+
+
+@pytest.fixture
+async def fresh_postgres_url(postgres_url: str) -> AsyncIterator[str]:
+    """The session server's URL naming a database that does not exist yet; dropped afterwards."""
+    import asyncpg  # the `postgresql` extra: only tests that ask for PostgreSQL need it
+
+    name = f"ai_agent_fresh_{uuid4().hex[:12]}"
+    yield make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
+    connection = await asyncpg.connect(postgres_url)
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await connection.close()
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""The Phase 2 demo: configuration, the repository pattern, health checks and clean-up.
+"""The demo: configuration, the repository pattern, health checks and clean-up.
 
 Runs on the embedded default (in-memory, no server, no set-up) and on SQLite, Redis and
 PostgreSQL when configured (``--backend`` or ``STORAGE_BACKEND`` / ``DB_*`` / ``REDIS_*``)::
@@ -146,7 +146,7 @@ async def conversation(console: Console, repository: BaseRepository, undo: Clean
     console.print(f"user {DEMO_USER!r} has {len(mine)} session(s); renamed to {renamed.title!r}")
 
 
-async def catalogue(console: Console, repository: BaseRepository, undo: Cleanup) -> None:
+async def catalog(console: Console, repository: BaseRepository, undo: Cleanup) -> None:
     """Step 4: an MCP server, a tool it serves, and an agent that uses the tool."""
     console.rule("[bold]4. Agents, tools and MCP servers")
     server = await repository.create_mcp_server(
@@ -219,7 +219,7 @@ async def run_demo(settings: ApplicationSettings, console: Console | None = None
     async with connected(console, settings) as repository:
         try:
             await conversation(console, repository, undo)
-            await catalogue(console, repository, undo)
+            await catalog(console, repository, undo)
             await health(console, repository)
         except BaseException:
             # Still delete what was made, but report the step that failed, not the clean-up.

@@ -1,8 +1,8 @@
 """What every throwaway server shares: its child process, log, port picking and `with` use.
 
-A subclass names itself (`_NAME`, used for the log file and in errors), makes its work dir,
-and supplies `_argv()` and `_ready()`; `_launch_on_a_port()` then starts it on the given or
-a free loopback port, trying another when a picked one was taken in the meantime.
+A subclass names itself (`_NAME`, used for the log file and in errors) and supplies
+`_make_workdir()`, `_argv()` and `_ready()`; `start()` then runs it on the given or a free
+loopback port, trying another when a picked one was taken in the meantime.
 """
 
 from __future__ import annotations
@@ -43,10 +43,27 @@ class LocalServer(StartStop):
     _NAME: ClassVar[str]  # e.g. "postgres": the log is <workdir>/postgres.log
     _LABEL: ClassVar[str]  # e.g. "PostgreSQL", in messages
 
-    port: int | None
-    workdir: Path | None
-    startup_timeout: float
-    _process: ManagedProcess | None
+    def __init__(self, *, port: int | None, workdir: Path | None, startup_timeout: float) -> None:
+        self.port = port
+        self.workdir = workdir
+        self.startup_timeout = startup_timeout
+        self._port_fixed = port is not None
+        self._started_once = False
+        self._process: ManagedProcess | None = None
+
+    def start(self) -> Self:
+        """Start (or start again, same port and data) and wait until it is ready."""
+        if self.running:
+            return self
+        if self.workdir is None:
+            self.workdir = self._make_workdir()
+        # A picked port can be taken between the check and the bind: pick again, a few times.
+        may_move = not (self._port_fixed or self._started_once)
+        self._launch_on_a_port(may_move=may_move, offsets=self._port_offsets())
+        if not self._started_once:
+            self._first_start()
+        self._started_once = True
+        return self
 
     @property
     def log_path(self) -> Path:
@@ -91,6 +108,16 @@ class LocalServer(StartStop):
         except BaseException:
             self._process.kill()
             raise
+
+    @abstractmethod
+    def _make_workdir(self) -> Path: ...
+
+    def _port_offsets(self) -> Sequence[int]:
+        """Offsets from the port that must be free as well (a cluster node's bus port)."""
+        return (0,)
+
+    def _first_start(self) -> None:
+        """Set-up that needs the running server, once (a PostgreSQL role and database)."""
 
     @abstractmethod
     def _argv(self) -> list[str]: ...

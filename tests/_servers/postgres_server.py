@@ -22,7 +22,6 @@ from typing import Literal, Self
 from urllib.parse import quote
 
 from ._process import (
-    ManagedProcess,
     ServerError,
     ServerUnavailable,
     make_workdir,
@@ -105,18 +104,13 @@ class PostgresServer(LocalServer):
             bin_dir: where initdb/postgres/psql live; found automatically when None.
             startup_timeout: seconds to wait for the server to accept connections.
         """
-        self.port = port
+        super().__init__(port=port, workdir=None, startup_timeout=startup_timeout)
         self.user = user
         self.password = password
         self.database = database
         self.durable = durable
-        self.startup_timeout = startup_timeout
         self._bin_dir = bin_dir
-        self._port_fixed = port is not None
         self._os_user_name = _SUPERUSER if os.geteuid() == 0 else None
-        self.workdir: Path | None = None
-        self._process: ManagedProcess | None = None
-        self._provisioned = False
 
     # -- addresses ---------------------------------------------------------------------------
     @property
@@ -130,18 +124,6 @@ class PostgresServer(LocalServer):
         return f"postgresql://{quote(self.user, safe='')}:***@127.0.0.1:{self.port}/{self.database}"
 
     # -- lifecycle ---------------------------------------------------------------------------
-    def start(self) -> Self:
-        """Create the cluster on first use, start it, and wait until it accepts connections."""
-        if self.running:
-            return self
-        if self.workdir is None:
-            self._initdb()
-        # A picked port can be taken between the check and the bind: pick again, a few times.
-        self._launch_on_a_port(may_move=not (self._port_fixed or self._provisioned))
-        if not self._provisioned:
-            self._provision()
-        return self
-
     def stop(self, mode: StopMode = "fast") -> None:
         """Shut down (`fast` ends sessions cleanly, `immediate` skips the checkpoint)."""
         if self._process is not None:
@@ -186,10 +168,11 @@ class PostgresServer(LocalServer):
             self._bin_dir = find_postgres_bindir(self._bin_dir)
         return self._bin_dir
 
-    def _initdb(self) -> None:
+    def _make_workdir(self) -> Path:
+        """A new cluster (initdb) in a new temp dir."""
         bindir = self._bindir()
         workdir = make_workdir("postgres", owner=self._os_user_name)
-        self.workdir = workdir
+        self.workdir = workdir  # the log lives there
         argv = [
             str(bindir / "initdb"),
             *("-D", str(workdir / "data"), "-U", _SUPERUSER),
@@ -209,6 +192,7 @@ class PostgresServer(LocalServer):
         with (workdir / "data" / "postgresql.conf").open("a") as conf:
             conf.write("\n# ai-agent test cluster\n")
             conf.writelines(f"{key} = {value}\n" for key, value in settings.items())
+        return workdir
 
     def _argv(self) -> list[str]:
         assert self.workdir is not None
@@ -227,9 +211,8 @@ class PostgresServer(LocalServer):
         # Line 1 is the pid (a killed server leaves its file behind), line 8 the status.
         return len(lines) >= 8 and lines[0] == str(self.pid) and lines[7].strip() == "ready"
 
-    def _provision(self) -> None:
+    def _first_start(self) -> None:
         self.psql(
             f"CREATE ROLE {_ident(self.user)} LOGIN CREATEDB PASSWORD {_literal(self.password)};\n"
             f"CREATE DATABASE {_ident(self.database)} OWNER {_ident(self.user)};\n"
         )
-        self._provisioned = True

@@ -17,13 +17,13 @@ import shutil
 import signal
 import socket
 import time
+from collections.abc import Sequence
 from io import BufferedReader
 from pathlib import Path
 from typing import Literal, Self
 from urllib.parse import quote
 
 from ._process import (
-    ManagedProcess,
     ServerError,
     ServerUnavailable,
     log_tail,
@@ -123,16 +123,11 @@ class RedisServer(LocalServer):
             workdir: where data, config and log go (kept by `close()`); a temp dir when None.
             startup_timeout: seconds to wait for PING to succeed.
         """
-        self.port = port
+        super().__init__(port=port, workdir=workdir, startup_timeout=startup_timeout)
         self.appendonly = appendonly
         self.password = password
         self.cluster = cluster
-        self.startup_timeout = startup_timeout
-        self.workdir = workdir
         self._own_workdir = workdir is None
-        self._port_fixed = port is not None
-        self._started_once = False
-        self._process: ManagedProcess | None = None
 
     @property
     def url(self) -> str:
@@ -150,20 +145,6 @@ class RedisServer(LocalServer):
         return resp_command(self.port, *args, password=self.password, timeout=timeout)
 
     # -- lifecycle ---------------------------------------------------------------------------
-    def start(self) -> Self:
-        """Start (or start again, same port and data) and wait until it answers PING."""
-        if self.running:
-            return self
-        if self.workdir is None:
-            self.workdir = make_workdir("redis")
-        # A picked port can be taken between the check and the bind: pick again, a few times.
-        offsets = (0, _BUS_OFFSET) if self.cluster else (0,)
-        self._launch_on_a_port(
-            may_move=not (self._port_fixed or self._started_once), offsets=offsets
-        )
-        self._started_once = True
-        return self
-
     def stop(self, mode: Literal["fast", "immediate"] = "fast") -> None:
         """`fast`: SIGTERM, Redis's own clean shutdown (AOF flushed); `immediate`: SIGKILL."""
         if self._process is None:
@@ -198,6 +179,12 @@ class RedisServer(LocalServer):
             remove_workdir(self.workdir)
 
     # -- internals ---------------------------------------------------------------------------
+    def _make_workdir(self) -> Path:
+        return make_workdir("redis")
+
+    def _port_offsets(self) -> Sequence[int]:
+        return (0, _BUS_OFFSET) if self.cluster else (0,)
+
     def _write_config(self) -> Path:
         assert self.workdir is not None
         lines = [

@@ -1,4 +1,4 @@
-"""``pip install ai-agent`` without extras, as a new user gets it (issue 15, SPEC.md section 7).
+"""``pip install ai-agent`` without extras, as a new user gets it (SPEC.md section 7).
 
 One fresh venv per test session holds only the base install built from this checkout (pip
 may reach the package index for the dependencies). Every check runs the installed
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from ai_agent.config.loader import is_settings_variable
+from settings_isolation import environment_without_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 # What the extras bring: none of it may be importable in the base install.
@@ -39,9 +39,7 @@ class BaseVenv:
 
     def run(self, *argv: str, **settings: str) -> subprocess.CompletedProcess[str]:
         """Run a program of the venv (``ai-agent``, ``python``) with only ``settings`` set."""
-        clean = {
-            name: value for name, value in os.environ.items() if not is_settings_variable(name)
-        }
+        clean = environment_without_settings()
         clean.pop("VIRTUAL_ENV", None)
         clean["PATH"] = f"{self.root / 'bin'}{os.pathsep}{clean.get('PATH', '')}"
         clean["NO_COLOR"] = "1"

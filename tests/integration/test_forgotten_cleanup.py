@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
-import os
 import subprocess
 import sys
 import threading
@@ -27,7 +26,6 @@ from uuid import uuid4
 import pytest
 from redis.asyncio import Redis
 
-from ai_agent.config.loader import is_settings_variable
 from ai_agent.config.settings import RedisSettings
 from ai_agent.infrastructure.database import (
     InMemoryRepository,
@@ -36,6 +34,7 @@ from ai_agent.infrastructure.database import (
     SQLiteRepository,
     migrations,
 )
+from settings_isolation import environment_without_settings
 
 TIMEOUT = 60  # seconds; a healthy run takes about one
 WARNING = "was never disconnected"
@@ -78,8 +77,7 @@ class Target:
 
 def run_program(target: Target, how: str, *, clean: bool, cwd: Path) -> tuple[str, str]:
     """Run the program to its end (failing the test past ``TIMEOUT``); stdout, stderr."""
-    env = {name: value for name, value in os.environ.items() if not is_settings_variable(name)}
-    env.update(target.settings)
+    env = environment_without_settings(**target.settings)
     argv = [sys.executable, "-W", "default", "-c", PROGRAM, how, target.url]
     argv += [json.dumps(target.options), "clean" if clean else "forget"]
     try:

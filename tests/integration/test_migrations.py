@@ -4,32 +4,23 @@ and several migrators at once (SQLite and PostgreSQL), each in its own process."
 from __future__ import annotations
 
 import asyncio
-import os
 import sqlite3
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from contextlib import closing
 from pathlib import Path
-from uuid import uuid4
 
 import asyncpg
 import pytest
-from sqlalchemy.engine import make_url
 
-from ai_agent.config.loader import is_settings_variable
 from ai_agent.infrastructure.database import migrations
+from settings_isolation import environment_without_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "migrate_database.py"
 HEAD = migrations.head_revision()
 TABLES = {"sessions", "messages", "agents", "tools", "mcp_servers", "external_services", "states"}
-
-
-def environment(**settings: str) -> dict[str, str]:
-    """This process's environment without any settings variable, plus ``settings``."""
-    clean = {name: value for name, value in os.environ.items() if not is_settings_variable(name)}
-    return {**clean, **settings}
 
 
 def run(argv: list[str], cwd: Path, env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
@@ -65,18 +56,6 @@ def sqlite_schema(path: Path) -> tuple[set[str], list[str]]:
     return tables, versions
 
 
-@pytest.fixture
-async def fresh_postgres_url(postgres_url: str) -> AsyncIterator[str]:
-    """The test server's URL naming a database that does not exist yet; dropped afterwards."""
-    name = f"ai_agent_migrate_{uuid4().hex[:12]}"
-    yield make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
-    connection = await asyncpg.connect(postgres_url)
-    try:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await connection.close()
-
-
 # -- alembic from the project root -------------------------------------------------------
 
 
@@ -85,7 +64,7 @@ def test_alembic_upgrade_head_from_the_root_creates_the_sqlite_schema_once(
     tmp_path: Path,
 ) -> None:
     database = tmp_path / "alembic.db"
-    env = environment(STORAGE_BACKEND="sqlite", SQLITE_PATH=str(database))
+    env = environment_without_settings(STORAGE_BACKEND="sqlite", SQLITE_PATH=str(database))
     alembic = [sys.executable, "-m", "alembic", "upgrade", "head"]
     first = run(alembic, ROOT, env)
     assert first.returncode == 0, first.stderr
@@ -99,7 +78,7 @@ def test_alembic_upgrade_head_from_the_root_creates_the_sqlite_schema_once(
 @pytest.mark.sqlite
 def test_alembic_takes_the_url_from_x_url(tmp_path: Path) -> None:
     database = tmp_path / "x-url.db"
-    env = environment(STORAGE_BACKEND="memory")  # the settings name no database
+    env = environment_without_settings(STORAGE_BACKEND="memory")  # the settings name no database
     argv = [sys.executable, "-m", "alembic", "-x", f"url=sqlite:///{database}", "upgrade", "head"]
     result = run(argv, ROOT, env)
     assert result.returncode == 0, result.stderr
@@ -107,7 +86,9 @@ def test_alembic_takes_the_url_from_x_url(tmp_path: Path) -> None:
 
 
 def test_alembic_upgrade_head_from_the_root_on_postgresql(fresh_postgres_url: str) -> None:
-    env = environment(STORAGE_BACKEND="postgresql", DATABASE_URL=fresh_postgres_url)
+    env = environment_without_settings(
+        STORAGE_BACKEND="postgresql", DATABASE_URL=fresh_postgres_url
+    )
     alembic = [sys.executable, "-m", "alembic", "upgrade", "head"]
     for _ in range(2):  # the first creates the database and the schema; the second nothing
         result = run(alembic, ROOT, env)
@@ -123,7 +104,7 @@ def test_alembic_upgrade_head_from_the_root_on_postgresql(fresh_postgres_url: st
 def test_the_script_works_from_another_directory(tmp_path: Path) -> None:
     elsewhere = tmp_path / "somewhere" / "else"
     elsewhere.mkdir(parents=True)
-    env = environment(STORAGE_BACKEND="sqlite", SQLITE_PATH="agent.db")
+    env = environment_without_settings(STORAGE_BACKEND="sqlite", SQLITE_PATH="agent.db")
     first = run([sys.executable, str(SCRIPT), "migrate"], elsewhere, env)
     assert first.returncode == 0, first.stderr
     assert f"Migrated sqlite:///agent.db: no schema -> {HEAD} (head)." in first.stdout
@@ -146,7 +127,7 @@ def test_the_script_works_from_another_directory(tmp_path: Path) -> None:
 
 
 def test_the_script_fails_in_one_line_without_a_traceback(tmp_path: Path) -> None:
-    env = environment(
+    env = environment_without_settings(
         STORAGE_BACKEND="postgresql", DATABASE_URL="postgresql://u:s3cr3t@127.0.0.1:1/x"
     )
     result = run([sys.executable, str(SCRIPT), "check"], tmp_path, env)
@@ -162,7 +143,9 @@ def test_the_script_fails_in_one_line_without_a_traceback(tmp_path: Path) -> Non
 
 @pytest.mark.sqlite
 async def test_three_sqlite_migrators_at_once_leave_one_schema(tmp_path: Path) -> None:
-    env = environment(STORAGE_BACKEND="sqlite", SQLITE_PATH=str(tmp_path / "race.db"))
+    env = environment_without_settings(
+        STORAGE_BACKEND="sqlite", SQLITE_PATH=str(tmp_path / "race.db")
+    )
     results = await run_at_once([sys.executable, str(SCRIPT), "migrate"], tmp_path, env)
     assert [r.returncode for r in results] == [0, 0, 0], [r.stderr for r in results]
     tables, versions = sqlite_schema(tmp_path / "race.db")
@@ -173,7 +156,9 @@ async def test_three_sqlite_migrators_at_once_leave_one_schema(tmp_path: Path) -
 async def test_three_postgresql_migrators_at_once_leave_one_schema(
     tmp_path: Path, fresh_postgres_url: str
 ) -> None:
-    env = environment(STORAGE_BACKEND="postgresql", DATABASE_URL=fresh_postgres_url)
+    env = environment_without_settings(
+        STORAGE_BACKEND="postgresql", DATABASE_URL=fresh_postgres_url
+    )
     results = await run_at_once([sys.executable, "-m", "ai_agent", "db", "migrate"], tmp_path, env)
     assert [r.returncode for r in results] == [0, 0, 0], [r.stderr for r in results]
     assert sum("Created the database" in r.stdout for r in results) <= 1

@@ -8,7 +8,6 @@ servers, with the URL replaced.
 from __future__ import annotations
 
 import importlib
-import os
 import re
 import textwrap
 from collections.abc import Iterator
@@ -17,13 +16,13 @@ from typing import Any
 
 import pytest
 
-from ai_agent.config.loader import is_settings_variable
 from ai_agent.config.settings import get_settings
 from ai_agent.infrastructure.database import (
     PostgreSQLRepository,
     cleanup_repository,
     migrations,
 )
+from settings_isolation import isolate_settings
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 PACKAGE = "ai_agent.infrastructure.database"
@@ -67,10 +66,7 @@ def _docstring(module: str) -> str:
 @pytest.fixture
 def clean_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     """No settings variable, an empty working directory (no .env), fresh caches."""
-    for name in list(os.environ):
-        if is_settings_variable(name):
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
+    isolate_settings(monkeypatch, tmp_path)
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()

@@ -67,14 +67,14 @@ async def test_deletes_leave_no_index_entries_behind() -> None:
             await repository.delete_tool(tool.id)
             await repository.delete_agent(agent.id)
 
-        conversations = repository._conversations
-        assert not conversations._sessions
-        assert not conversations._messages
-        assert not conversations._replies
-        assert not conversations._by_user
-        assert len(conversations._by_activity) == 0
-        assert not repository._tools_by_server
-        for catalog in (repository._agents, repository._tools, repository._mcp_servers):
+        session_store, message_store = repository._sessions, repository._messages
+        assert not session_store.records
+        assert not message_store.messages and not message_store.threads
+        assert not message_store.replies
+        assert not session_store.by_user
+        assert len(session_store.by_activity) == 0
+        assert not repository._catalogs.tool_links.by_server
+        for catalog in repository._catalogs.by_kind.values():
             assert not catalog.items and not catalog._by_name
             assert len(catalog._all) == 0 and len(catalog._enabled) == 0
 

@@ -1,4 +1,4 @@
-"""Decoding what a backend stored rebuilds the model without validating it again (issue 9).
+"""Decoding what a backend stored rebuilds the model without validating it again.
 
 These paths trust the store (every write was validated); what this version did not write
 must still end in a ``RepositoryError`` that says what is wrong, never in a half-built model.
@@ -15,7 +15,7 @@ import pytest
 from ai_agent.domain.models import Agent, Message, MessageRole, Session, Tool
 from ai_agent.infrastructure.database.copies import clone, construct, field_kinds, owned
 from ai_agent.infrastructure.database.errors import RepositoryError
-from ai_agent.infrastructure.database.redis import codec
+from ai_agent.infrastructure.database.redis import _codec as codec
 
 
 def _message() -> Message:

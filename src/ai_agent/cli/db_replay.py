@@ -5,16 +5,9 @@
     ai-agent db replay                                      # STORAGE_BACKEND/DB_* and FALLBACK_URL
     ai-agent db replay --url postgresql://app:pw@db/agent --fallback sqlite:///fallback.db
 
-While the primary is down, ``RepositoryHealthMonitor`` serves writes from a SQLite fallback
-and journals them next to it (``<fallback database>.failover-journal``); a running monitor
-replays them itself once the primary is back. This command does the same on request, for
-when the application stopped before it could: the same replay (in journal order, idempotent
-by id, refused entries set aside) and the same clearing of the fallback's copies. Run it
-while no application uses that fallback. ``ai-agent health`` shows the pending count.
-
-Results go to stdout; a failure is one line on stderr with exit status 1 (2 for a usage
-error: no fallback, a fallback without a journal on disk, a bad URL, a missing extra).
-URLs are shown with the password masked.
+The same replay a running ``RepositoryHealthMonitor`` does once the primary is back, on
+request, for when the application stopped before it could. Run it while no application uses
+that fallback. A failure is one line on stderr, exit status 1 (2 for a usage error).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""``ai-agent demo``: the Phase 2 demo (the same as ``python examples/phase2_demo.py``).
+"""``ai-agent demo``: the demo (the same as ``python examples/phase2_demo.py``).
 
 Output is the demo's own report on stdout (a plain stream when stdout is not a terminal:
 no colours, no wrapped lines); a failure is one line on stderr, ``Demo failed on the

@@ -3,22 +3,12 @@
 ::
 
     ai-agent health                                   # the backend the settings select
-    ai-agent health --backend redis                   # another backend, configured as usual
-    ai-agent health --url sqlite:///agent.db          # a URL instead of the settings
     ai-agent health --fallback sqlite:///fallback.db  # also assess the failover set-up
     ai-agent health --json                            # machine-readable
 
-It connects to the backend, times its health check, reads the schema revision (SQLite and
-PostgreSQL), and, when a fallback is configured (``--fallback`` or ``FALLBACK_URL``), probes
-the fallback too and reports what a ``RepositoryHealthMonitor`` started now would do: where
-calls would go and why, and the failover journal's pending writes. It is a diagnostic: it
-starts no monitor, creates no database or journal file (a missing one is reported) and
-replays nothing; ``ai-agent db replay`` replays a pending journal. Exit status: 0 when
-healthy (with a fallback: when the side calls would go to can serve them; "degraded" when
-that is the fallback), 1 when not, with one line on stderr saying why; 2 for a configuration error
-(bad settings, a URL that is not a repository URL, a missing driver). URLs are always
-shown with the password masked. A spinner runs on stderr while connecting when it is a
-terminal; the report is a table on a terminal and ``Name: value`` lines otherwise.
+A diagnostic: it starts no monitor, creates no database or journal file and replays nothing.
+Exit status 0 when healthy (or degraded onto a serving fallback), 1 when not, 2 for a
+configuration error; URLs always show the password masked.
 """
 
 from __future__ import annotations

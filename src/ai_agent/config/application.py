@@ -17,20 +17,20 @@ from sqlalchemy.engine import URL
 
 from ai_agent import __version__
 from ai_agent.config.base import (
-    SECTION_CONFIG,
     CaseInsensitive,
     Environment,
+    LayeredSettings,
+    Sources,
     StorageBackend,
     top_level_sources,
 )
 from ai_agent.config.connections import DatabaseSettings, RedisSettings
+from ai_agent.config.resilience import CircuitBreakerSettings, RetrySettings
 from ai_agent.config.sections import (
-    CircuitBreakerSettings,
     FeatureFlags,
     ObservabilitySettings,
     RateLimitSettings,
     RetentionSettings,
-    RetrySettings,
     SecuritySettings,
 )
 from ai_agent.config.urls import sqlite_file_path
@@ -41,15 +41,13 @@ __all__ = ["ApplicationSettings"]
 _URL_LIKE = re.compile(r"^(?:sqlite[a-z+]*:|[a-zA-Z][a-zA-Z0-9+.\-]+://)", re.IGNORECASE)
 
 
-class ApplicationSettings(BaseSettings):
+class ApplicationSettings(LayeredSettings):
     """Every setting of the application, read from the environment and ``.env``.
 
     Construction has no side effects. Environment subclasses (``ProductionSettings``, ...)
     change defaults only; an environment variable always wins, and policy is left to
     ``ConfigurationValidator``.
     """
-
-    model_config = SECTION_CONFIG
 
     # Set by each environment subclass: the class *is* the environment.
     pinned_environment: ClassVar[Environment | None] = None
@@ -105,15 +103,10 @@ class ApplicationSettings(BaseSettings):
     features: FeatureFlags = Field(default_factory=FeatureFlags)
 
     @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
+    def layered_sources(
+        cls, settings_cls: type[BaseSettings], sources: Sources
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return top_level_sources(settings_cls, init_settings, dotenv_settings)
+        return top_level_sources(settings_cls, sources)
 
     @field_validator("sqlite_path", mode="before")
     @classmethod

@@ -8,6 +8,7 @@ settings sources that keep the application-level settings from reading a section
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
@@ -27,9 +28,11 @@ __all__ = [
     "CaseInsensitive",
     "Environment",
     "JsonList",
+    "LayeredSettings",
     "LogFormat",
     "LogLevel",
     "SectionSettings",
+    "Sources",
     "SslMode",
     "StorageBackend",
     "UpperCase",
@@ -120,10 +123,46 @@ SECTION_CONFIG = SettingsConfigDict(
 )
 
 
-class SectionSettings(BaseSettings):
-    """Base of every section: reads the environment and ``.env``; real variables win."""
+@dataclass(frozen=True, slots=True)
+class Sources:
+    """The sources pydantic-settings hands a settings class, by role."""
+
+    init: PydanticBaseSettingsSource
+    env: PydanticBaseSettingsSource
+    dotenv: PydanticBaseSettingsSource
+    secrets: PydanticBaseSettingsSource
+
+
+class LayeredSettings(BaseSettings):
+    """Base of every settings class: pydantic-settings' source hook, written once.
+
+    A subclass that reads more (or fewer) sources overrides :meth:`layered_sources`.
+    """
 
     model_config = SECTION_CONFIG
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources = Sources(init_settings, env_settings, dotenv_settings, file_secret_settings)
+        return cls.layered_sources(settings_cls, sources)
+
+    @classmethod
+    def layered_sources(
+        cls, settings_cls: type[BaseSettings], sources: Sources
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """The sources to read, highest priority first: init > environment > ``.env``."""
+        return sources.init, sources.env, sources.dotenv, sources.secrets
+
+
+class SectionSettings(LayeredSettings):
+    """Base of every section: reads the environment and ``.env``; real variables win."""
 
     # Further prefixes accepted for the same fields, lower priority than ``env_prefix``.
     alternative_env_prefixes: ClassVar[tuple[str, ...]] = ()
@@ -184,16 +223,14 @@ def _section_fields(settings_cls: type[BaseSettings]) -> frozenset[str]:
 
 
 def top_level_sources(
-    settings_cls: type[BaseSettings],
-    init_settings: PydanticBaseSettingsSource,
-    dotenv_settings: PydanticBaseSettingsSource,
+    settings_cls: type[BaseSettings], sources: Sources
 ) -> tuple[PydanticBaseSettingsSource, ...]:
     """Sources for the application level: init > environment > ``.env``."""
     skipped = _section_fields(settings_cls)
     env = _TopLevelEnv(settings_cls)
-    dotenv = _TopLevelDotEnv(settings_cls, env_file=env_file_of(dotenv_settings))
+    dotenv = _TopLevelDotEnv(settings_cls, env_file=env_file_of(sources.dotenv))
     env.skipped = dotenv.skipped = skipped
-    return init_settings, env, dotenv
+    return sources.init, env, dotenv
 
 
 def with_defaults(base: type[S], class_name: str, /, **defaults: Any) -> type[S]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any, ClassVar, Self
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator
@@ -18,6 +19,7 @@ from ai_agent.config.base import (
     SECTION_CONFIG,
     CaseInsensitive,
     SectionSettings,
+    Sources,
     SslMode,
     env_file_of,
 )
@@ -32,7 +34,43 @@ from ai_agent.config.urls import (
 __all__ = ["DatabaseSettings", "RedisSettings"]
 
 
-class DatabaseSettings(SectionSettings):
+class _UrlSection(SectionSettings):
+    """A section that one URL variable can set as a whole.
+
+    Real environment before ``.env``; within each, the URL > ``PREFIX_*`` > each of
+    ``alternative_env_prefixes``.
+    """
+
+    url_variable: ClassVar[str]
+    parse_url: ClassVar[Callable[[str, str], dict[str, Any]]]
+
+    @classmethod
+    def layered_sources(
+        cls, settings_cls: type[BaseSettings], sources: Sources
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        env_file = env_file_of(sources.dotenv)
+        alternatives = cls.alternative_env_prefixes
+        return (
+            sources.init,
+            UrlSettingsSource(settings_cls, sources.env, cls.url_variable, cls.parse_url),
+            sources.env,
+            *(EnvSettingsSource(settings_cls, env_prefix=prefix) for prefix in alternatives),
+            UrlSettingsSource(settings_cls, sources.dotenv, cls.url_variable, cls.parse_url),
+            sources.dotenv,
+            *(
+                DotEnvSettingsSource(settings_cls, env_file=env_file, env_prefix=prefix)
+                for prefix in alternatives
+            ),
+            sources.secrets,
+        )
+
+    @classmethod
+    def from_url(cls, url: str, **overrides: Any) -> Self:
+        """Settings from a URL; ``overrides`` win, other fields read the env."""
+        return cls(**{**url_fields(cls, cls.parse_url(url, "URL")), **overrides})
+
+
+class DatabaseSettings(_UrlSection):
     """PostgreSQL connection and pool.
 
     Read from ``DB_*``; ``DATABASE_*`` is accepted too (``DB_`` wins). A set
@@ -41,6 +79,8 @@ class DatabaseSettings(SectionSettings):
 
     model_config = SettingsConfigDict(**SECTION_CONFIG, env_prefix="DB_")
     alternative_env_prefixes: ClassVar[tuple[str, ...]] = ("DATABASE_",)
+    url_variable: ClassVar[str] = "DATABASE_URL"
+    parse_url: ClassVar[Callable[[str, str], dict[str, Any]]] = parse_postgresql_url
 
     host: str = Field(default="localhost", min_length=1, description="PostgreSQL server host.")
     port: int = Field(default=5432, ge=1, le=65535, description="PostgreSQL server port.")
@@ -68,28 +108,6 @@ class DatabaseSettings(SectionSettings):
             raise ValueError(f"must be greater than or equal to DB_MIN_POOL_SIZE ({minimum})")
         return value
 
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # Real environment before .env; within each, DATABASE_URL > DB_* > DATABASE_*.
-        env_file = env_file_of(dotenv_settings)
-        return (
-            init_settings,
-            UrlSettingsSource(settings_cls, env_settings, "DATABASE_URL", parse_postgresql_url),
-            env_settings,
-            EnvSettingsSource(settings_cls, env_prefix="DATABASE_"),
-            UrlSettingsSource(settings_cls, dotenv_settings, "DATABASE_URL", parse_postgresql_url),
-            dotenv_settings,
-            DotEnvSettingsSource(settings_cls, env_file=env_file, env_prefix="DATABASE_"),
-            file_secret_settings,
-        )
-
     @property
     def url(self) -> URL:
         """``postgresql://user:***@host:port/name`` (``?sslmode=`` unless ``prefer``)."""
@@ -103,13 +121,8 @@ class DatabaseSettings(SectionSettings):
             query={} if self.ssl_mode == "prefer" else {"sslmode": self.ssl_mode},
         )
 
-    @classmethod
-    def from_url(cls, url: str, **overrides: Any) -> Self:
-        """Settings from a PostgreSQL URL; ``overrides`` win, other fields read the env."""
-        return cls(**{**url_fields(cls, parse_postgresql_url(url, "URL")), **overrides})
 
-
-class RedisSettings(SectionSettings):
+class RedisSettings(_UrlSection):
     """Redis connection, pool, TTLs and key prefix, from ``REDIS_*``.
 
     A set ``REDIS_URL`` replaces host, port, db, username, password and ssl
@@ -118,6 +131,8 @@ class RedisSettings(SectionSettings):
     """
 
     model_config = SettingsConfigDict(**SECTION_CONFIG, env_prefix="REDIS_")
+    url_variable: ClassVar[str] = "REDIS_URL"
+    parse_url: ClassVar[Callable[[str, str], dict[str, Any]]] = parse_redis_url
 
     host: str = Field(
         default="localhost", min_length=1, description="Redis server (or a cluster node) host."
@@ -157,24 +172,6 @@ class RedisSettings(SectionSettings):
         default=False, description="Talk to a Redis Cluster (host and port name one node)."
     )
 
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (
-            init_settings,
-            UrlSettingsSource(settings_cls, env_settings, "REDIS_URL", parse_redis_url),
-            env_settings,
-            UrlSettingsSource(settings_cls, dotenv_settings, "REDIS_URL", parse_redis_url),
-            dotenv_settings,
-            file_secret_settings,
-        )
-
     @property
     def url(self) -> URL:
         """``redis://[user]:***@host:port/db``, or ``rediss://`` when ``ssl`` is on."""
@@ -186,8 +183,3 @@ class RedisSettings(SectionSettings):
             username=self.username,
             password=self.password.get_secret_value() if self.password else None,
         )
-
-    @classmethod
-    def from_url(cls, url: str, **overrides: Any) -> Self:
-        """Settings from a Redis URL; ``overrides`` win, other fields read the env."""
-        return cls(**{**url_fields(cls, parse_redis_url(url, "URL")), **overrides})

@@ -1,12 +1,14 @@
-"""Settings sections without connections: retries, circuit breakers, rate limits,
-security, observability and feature flags. Each reads its own ``PREFIX_*`` variables.
+"""Settings sections without connections: rate limits, security, observability, retention
+and feature flags. Each reads its own ``PREFIX_*`` variables.
+
+Retries and circuit breakers live in :mod:`ai_agent.config.resilience` and are re-exported
+here.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import NoDecode, SettingsConfigDict
@@ -20,6 +22,14 @@ from ai_agent.config.base import (
     SectionSettings,
     UpperCase,
 )
+from ai_agent.config.resilience import (
+    SERVICES,
+    CircuitBreakerPolicy,
+    CircuitBreakerSettings,
+    RetryPolicy,
+    RetrySettings,
+    Service,
+)
 
 __all__ = [
     "DEVELOPMENT_SECRET_KEY",
@@ -29,6 +39,7 @@ __all__ = [
     "FeatureFlags",
     "ObservabilitySettings",
     "RateLimitSettings",
+    "RetentionSettings",
     "RetryPolicy",
     "RetrySettings",
     "SecuritySettings",
@@ -38,149 +49,9 @@ __all__ = [
 # The secret key development and testing default to; the validator rejects it elsewhere.
 DEVELOPMENT_SECRET_KEY = "ai-agent-development-only-insecure-secret-key"
 
-Service = Literal["db", "redis", "llm", "mcp"]
-SERVICES: tuple[Service, ...] = ("db", "redis", "llm", "mcp")
-
 JwtAlgorithm = Literal[
     "HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256", "ES384", "ES512"
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    """One service's retry parameters (delays in seconds)."""
-
-    max_attempts: int
-    base_delay: float
-    max_delay: float
-    exponential_base: float
-    jitter: bool
-
-
-@dataclass(frozen=True, slots=True)
-class CircuitBreakerPolicy:
-    """One service's circuit-breaker parameters (timeout in seconds)."""
-
-    failure_threshold: int
-    recovery_timeout: float
-    half_open_max_calls: int
-
-
-# One service's fields, written once: ``who`` names the calls in each description.
-def _attempts(who: str, default: int) -> Any:
-    return Field(default=default, ge=1, description=f"{who}: attempts in all, the first included.")
-
-
-def _base_delay(who: str, default: float) -> Any:
-    return Field(
-        default=default, ge=0, description=f"{who}: base wait before the first retry, in seconds."
-    )
-
-
-def _max_delay(who: str, default: float) -> Any:
-    return Field(
-        default=default, ge=0, description=f"{who}: longest wait between attempts, in seconds."
-    )
-
-
-def _exponential_base(who: str, default: float) -> Any:
-    return Field(
-        default=default, ge=1, description=f"{who}: factor by which the wait grows per retry."
-    )
-
-
-def _jitter(who: str) -> Any:
-    return Field(
-        default=True, description=f"{who}: randomise each wait so that callers spread out."
-    )
-
-
-def _failure_threshold(who: str, default: int) -> Any:
-    return Field(
-        default=default, ge=1, description=f"{who}: consecutive failures that open the breaker."
-    )
-
-
-def _recovery_timeout(who: str, default: float) -> Any:
-    return Field(
-        default=default, gt=0, description=f"{who}: seconds the breaker stays open before a trial."
-    )
-
-
-def _half_open_max_calls(who: str) -> Any:
-    return Field(
-        default=1, ge=1, description=f"{who}: good trial calls that close the breaker again."
-    )
-
-
-_DB_CALLS = "PostgreSQL repository calls"
-_REDIS_CALLS = "Redis repository calls"
-_LLM_CALLS = "LLM provider calls"
-_MCP_CALLS = "MCP server calls"
-
-
-class RetrySettings(SectionSettings):
-    """Retries with exponential backoff per service, from ``RETRY_<SERVICE>_*``."""
-
-    model_config = SettingsConfigDict(**SECTION_CONFIG, env_prefix="RETRY_")
-
-    db_max_attempts: int = _attempts(_DB_CALLS, 5)
-    db_base_delay: float = _base_delay(_DB_CALLS, 0.5)
-    db_max_delay: float = _max_delay(_DB_CALLS, 30.0)
-    db_exponential_base: float = _exponential_base(_DB_CALLS, 1.5)
-    db_jitter: bool = _jitter(_DB_CALLS)
-
-    redis_max_attempts: int = _attempts(_REDIS_CALLS, 3)
-    redis_base_delay: float = _base_delay(_REDIS_CALLS, 0.1)
-    redis_max_delay: float = _max_delay(_REDIS_CALLS, 5.0)
-    redis_exponential_base: float = _exponential_base(_REDIS_CALLS, 2.0)
-    redis_jitter: bool = _jitter(_REDIS_CALLS)
-
-    llm_max_attempts: int = _attempts(_LLM_CALLS, 3)
-    llm_base_delay: float = _base_delay(_LLM_CALLS, 1.0)
-    llm_max_delay: float = _max_delay(_LLM_CALLS, 60.0)
-    llm_exponential_base: float = _exponential_base(_LLM_CALLS, 2.0)
-    llm_jitter: bool = _jitter(_LLM_CALLS)
-
-    mcp_max_attempts: int = _attempts(_MCP_CALLS, 3)
-    mcp_base_delay: float = _base_delay(_MCP_CALLS, 2.0)
-    mcp_max_delay: float = _max_delay(_MCP_CALLS, 120.0)
-    mcp_exponential_base: float = _exponential_base(_MCP_CALLS, 2.0)
-    mcp_jitter: bool = _jitter(_MCP_CALLS)
-
-    def policy(self, service: Service) -> RetryPolicy:
-        """The retry parameters of ``service`` (``db``, ``redis``, ``llm`` or ``mcp``)."""
-        return RetryPolicy(
-            **{name: getattr(self, f"{service}_{name}") for name in RetryPolicy.__slots__}
-        )
-
-
-class CircuitBreakerSettings(SectionSettings):
-    """Circuit breakers per service, from ``CIRCUIT_BREAKER_<SERVICE>_*``."""
-
-    model_config = SettingsConfigDict(**SECTION_CONFIG, env_prefix="CIRCUIT_BREAKER_")
-
-    db_failure_threshold: int = _failure_threshold("Repository failover", 3)
-    db_recovery_timeout: float = _recovery_timeout("Repository failover", 30.0)
-    db_half_open_max_calls: int = _half_open_max_calls("Repository failover")
-
-    redis_failure_threshold: int = _failure_threshold("Redis", 3)
-    redis_recovery_timeout: float = _recovery_timeout("Redis", 15.0)
-    redis_half_open_max_calls: int = _half_open_max_calls("Redis")
-
-    llm_failure_threshold: int = _failure_threshold("LLM provider", 5)
-    llm_recovery_timeout: float = _recovery_timeout("LLM provider", 60.0)
-    llm_half_open_max_calls: int = _half_open_max_calls("LLM provider")
-
-    mcp_failure_threshold: int = _failure_threshold("MCP server", 3)
-    mcp_recovery_timeout: float = _recovery_timeout("MCP server", 120.0)
-    mcp_half_open_max_calls: int = _half_open_max_calls("MCP server")
-
-    def policy(self, service: Service) -> CircuitBreakerPolicy:
-        """The circuit-breaker parameters of ``service``."""
-        return CircuitBreakerPolicy(
-            **{name: getattr(self, f"{service}_{name}") for name in CircuitBreakerPolicy.__slots__}
-        )
 
 
 class RateLimitSettings(SectionSettings):

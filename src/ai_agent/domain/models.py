@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
@@ -54,7 +55,7 @@ def utc_now() -> datetime:
 
 
 def _to_utc(value: datetime) -> datetime:
-    # astimezone() returns a UTC value unchanged; the test only saves the call (every write).
+    # astimezone() returns a UTC value unchanged; the test skips the call on every write.
     return value if value.tzinfo is UTC else value.astimezone(UTC)
 
 
@@ -65,15 +66,15 @@ _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 def _unstorable(value: str) -> str | None:
     """Describe the first character no backend can store, or ``None``.
 
-    Runs on every string of every write, so the common cases skip the regex (4 us for 500
-    characters): ``in`` is a memchr, ``isascii`` reads a flag, and only a lone surrogate makes
-    ``encode`` fail. The regex runs only to describe a problem.
+    Runs on every string of every write, so the common cases skip the regex: ``in`` is a
+    memchr, ``isascii`` reads a flag, and only a lone surrogate makes ``encode`` fail. The
+    regex runs only to describe a problem.
     """
     if "\x00" not in value:
         if value.isascii():
             return None
         try:
-            value.encode()  # raises on a lone surrogate; C speed, unlike the regex
+            value.encode()  # raises on a lone surrogate, without a regex scan
         except UnicodeEncodeError:
             pass
         else:
@@ -119,17 +120,9 @@ def _check_json(value: Any, depth: int = 1) -> None:
         if not math.isfinite(value):
             raise _JsonError(f"is {value}, which JSON cannot hold")
     elif isinstance(value, dict):
-        _check_json_object(value, depth)
+        _check_items(_checked_keys(value), depth, "[{!r}]")
     elif isinstance(value, list):
-        shallow = depth < MAX_JSON_DEPTH  # a leaf one level down is still within the limit
-        for index, item in enumerate(value):
-            if shallow and _plain_leaf(item):
-                continue
-            try:
-                _check_json(item, depth + 1)
-            except _JsonError as exc:
-                exc.path.append(f"[{index}]")
-                raise
+        _check_items(enumerate(value), depth, "[{}]")
     else:
         raise _JsonError(f"holds a {type(value).__name__}, which is not JSON")
 
@@ -137,8 +130,7 @@ def _check_json(value: Any, depth: int = 1) -> None:
 def _plain_leaf(item: Any) -> bool:
     """Whether ``item`` is an ASCII str without NUL, an int, a bool or None: nothing to check.
 
-    A shortcut for the leaves that make up most JSON: a call of :func:`_check_json` per leaf
-    was most of a write's validation cost.
+    A shortcut for the leaves that make up most JSON, so that they cost no recursive call.
     """
     kind = type(item)
     if kind is str:
@@ -146,20 +138,27 @@ def _plain_leaf(item: Any) -> bool:
     return kind is int or kind is bool or item is None
 
 
-def _check_json_object(value: dict[Any, Any], depth: int) -> None:
-    shallow = depth < MAX_JSON_DEPTH
+def _checked_keys(value: dict[Any, Any]) -> Iterator[tuple[Any, Any]]:
+    """The object's items, each key checked before its value is."""
     for key, item in value.items():
         if type(key) is not str or not key.isascii() or "\x00" in key:
             if not isinstance(key, str):
                 raise _JsonError(f"has the key {key!r}; JSON object keys must be strings")
             if problem := _unstorable(key):
                 raise _JsonError(f"has a key containing {problem}: {key!r}")
+        yield key, item
+
+
+def _check_items(items: Iterable[tuple[Any, Any]], depth: int, step: str) -> None:
+    """Check each child of a list or object; ``step`` formats its key into the error path."""
+    shallow = depth < MAX_JSON_DEPTH  # a leaf one level down is still within the limit
+    for key, item in items:
         if shallow and _plain_leaf(item):
             continue
         try:
             _check_json(item, depth + 1)
         except _JsonError as exc:
-            exc.path.append(f"[{key!r}]")
+            exc.path.append(step.format(key))
             raise
 
 

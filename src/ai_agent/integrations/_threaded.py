@@ -25,10 +25,10 @@ import threading
 import weakref
 from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import Future
-from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, TypeVar
 
 from ai_agent.infrastructure.database.contract import Repository
+from ai_agent.infrastructure.database.scoped import ClosesOnExit
 
 __all__ = ["RepositoryThread"]
 
@@ -90,7 +90,7 @@ def _serve(loop: asyncio.AbstractEventLoop) -> None:
         loop.close()
 
 
-class RepositoryThread:
+class RepositoryThread(ClosesOnExit):
     """A connected repository served by a private event loop in a daemon thread.
 
     ``run(coroutine)`` runs a repository call there from any other thread and returns its
@@ -186,14 +186,3 @@ class RepositoryThread:
             self._closed = True
             _live.discard(self)
             self._finalizer()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

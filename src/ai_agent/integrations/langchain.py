@@ -44,12 +44,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Coroutine, Sequence
-from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, TypeVar
 from uuid import UUID
 
 from ai_agent.domain.models import Message, MessageRole
 from ai_agent.infrastructure.database.contract import Repository
+from ai_agent.infrastructure.database.scoped import ClosesOnExit
 from ai_agent.integrations import extra_required
 from ai_agent.integrations._conversation import Conversation, as_json, function_call, text_of
 from ai_agent.integrations._threaded import RepositoryThread
@@ -84,7 +84,7 @@ _CHAT_ROLES |= {"system": MessageRole.SYSTEM, "developer": MessageRole.SYSTEM}
 _CHAT_ROLES |= {"tool": MessageRole.TOOL}
 
 
-class RepositoryChatMessageHistory(BaseChatMessageHistory):
+class RepositoryChatMessageHistory(BaseChatMessageHistory, ClosesOnExit):
     """The LangChain chat history of one conversation, stored in a repository.
 
     ``repository`` is a connected ``Repository`` (async API only) or a
@@ -174,17 +174,6 @@ class RepositoryChatMessageHistory(BaseChatMessageHistory):
         """Stop the thread ``from_url`` started (a thread passed in stays the caller's)."""
         if self._owns_thread and self._thread is not None:
             self._thread.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def _stored(session_id: UUID, message: BaseMessage, index: int) -> Message:

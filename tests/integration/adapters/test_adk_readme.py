@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from ai_agent.infrastructure.database import migrations
 from integration.adapters.test_adk_runner import CannedModel, reply
 from integration.adapters.test_readme_examples import run
 from unit.test_docstring_examples import readme_example
 
 
-async def test_adk_example_runs(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    monkeypatch.chdir(tmp_path)
-    await migrations.upgrade("sqlite:///agent.db")
+@pytest.mark.usefixtures("agent_db")
+async def test_adk_example_runs(capsys: pytest.CaptureFixture[str]) -> None:
     code = readme_example("### Google ADK")
     assert 'model="gemini-2.5-flash"' in code
     code = code.replace('model="gemini-2.5-flash"', "model=model")

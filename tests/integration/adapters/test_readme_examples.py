@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import textwrap
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from ai_agent.infrastructure.database import InMemoryRepository, migrations
+from ai_agent.infrastructure.database import InMemoryRepository
 from integration.adapters.fakes import CannedModel, RecordingChatModel, text
 from unit.test_docstring_examples import expected_output, readme_example
 
@@ -23,11 +22,8 @@ async def run(code: str, namespace: dict[str, Any], capsys: pytest.CaptureFixtur
     assert capsys.readouterr().out.splitlines() == expected_output(code)
 
 
-async def test_openai_agents_example_runs(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    monkeypatch.chdir(tmp_path)
-    await migrations.upgrade("sqlite:///agent.db")
+@pytest.mark.usefixtures("agent_db")
+async def test_openai_agents_example_runs(capsys: pytest.CaptureFixture[str]) -> None:
     code = readme_example("### OpenAI Agents SDK")
     agent = 'Agent(name="Assistant", instructions="Reply very concisely.")'
     assert agent in code

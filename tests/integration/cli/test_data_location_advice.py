@@ -1,4 +1,4 @@
-"""Errors about where the data lives say how to fix it (issue 16, part 2).
+"""Errors about where the data lives say how to fix it.
 
 Each case checks the exact advice: what was given (password masked), the accepted forms, and
 the likely intended value.

@@ -1,4 +1,4 @@
-"""``ai-agent health`` only looks; ``ai-agent db replay`` replays (issue 15, part 4).
+"""``ai-agent health`` only looks; ``ai-agent db replay`` replays.
 
 The pending journal is built by the real monitor: its SQLite primary's file does not exist
 yet, so the primary is down and writes go to the SQLite fallback and its journal. The

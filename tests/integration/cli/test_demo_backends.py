@@ -3,7 +3,6 @@ and on an unreachable server: one line on stderr, a non-zero exit, no "completed
 
 from __future__ import annotations
 
-import os
 import socket
 import sqlite3
 import subprocess
@@ -20,9 +19,9 @@ from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from ai_agent.cli.app import app
-from ai_agent.config.loader import is_settings_variable
 from ai_agent.demo import DEMO_USER
 from ai_agent.infrastructure.database import BaseRepository, RepositoryFactory
+from settings_isolation import environment_without_settings
 
 DEMO = Path(__file__).resolve().parents[3] / "examples" / "phase2_demo.py"
 TABLES = ("sessions", "messages", "agents", "tools", "mcp_servers", "external_services")
@@ -31,14 +30,10 @@ BANNER = "Phase 2 demo completed"
 
 def run_demo(backend: str, cwd: Path, **settings: str) -> subprocess.CompletedProcess[str]:
     """The demo script in a fresh interpreter, with only ``settings`` as configuration."""
-    environment = {
-        name: value for name, value in os.environ.items() if not is_settings_variable(name)
-    }
-    environment.update(settings)
     return subprocess.run(
         [sys.executable, str(DEMO), "--backend", backend],
         cwd=cwd,
-        env=environment,
+        env=environment_without_settings(**settings),
         capture_output=True,
         text=True,
         timeout=120,

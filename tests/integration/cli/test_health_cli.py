@@ -69,6 +69,17 @@ def password_of(url: str) -> str:
     return str(make_url(url).password or "")
 
 
+def health_with_sqlite_fallback(
+    monkeypatch: pytest.MonkeyPatch, postgres_url: str, tmp_path: Path
+) -> Result:
+    """``ai-agent health`` on PostgreSQL (migrated first), ``tmp_path/fallback.db`` the fallback."""
+    migrate(postgres_url)
+    monkeypatch.setenv("DATABASE_URL", postgres_url)
+    monkeypatch.setenv("STORAGE_BACKEND", "postgresql")
+    monkeypatch.setenv("FALLBACK_URL", sqlite_url(tmp_path / "fallback.db"))
+    return health()
+
+
 # -- healthy on each backend -----------------------------------------------------------------
 
 
@@ -260,12 +271,8 @@ def test_missing_driver_names_the_extra(tmp_path: Path) -> None:
 def test_failover_state_with_a_postgresql_primary_and_a_sqlite_fallback(
     monkeypatch: pytest.MonkeyPatch, fresh_postgres_url: str, tmp_path: Path
 ) -> None:
-    migrate(fresh_postgres_url)
     migrate(sqlite_url(tmp_path / "fallback.db"))
-    monkeypatch.setenv("DATABASE_URL", fresh_postgres_url)
-    monkeypatch.setenv("STORAGE_BACKEND", "postgresql")
-    monkeypatch.setenv("FALLBACK_URL", sqlite_url(tmp_path / "fallback.db"))
-    result = health()
+    result = health_with_sqlite_fallback(monkeypatch, fresh_postgres_url, tmp_path)
     assert result.exit_code == 0, result.output
     report = fields(result)
     assert report["Fallback"] == f"sqlite at {sqlite_url(tmp_path / 'fallback.db')}"
@@ -342,11 +349,7 @@ def test_redis_cluster_is_healthy(monkeypatch: pytest.MonkeyPatch, redis_cluster
 def test_an_unmigrated_fallback_is_reported_while_the_primary_serves(
     monkeypatch: pytest.MonkeyPatch, fresh_postgres_url: str, tmp_path: Path
 ) -> None:
-    migrate(fresh_postgres_url)
-    monkeypatch.setenv("DATABASE_URL", fresh_postgres_url)
-    monkeypatch.setenv("STORAGE_BACKEND", "postgresql")
-    monkeypatch.setenv("FALLBACK_URL", sqlite_url(tmp_path / "fallback.db"))
-    result = health()
+    result = health_with_sqlite_fallback(monkeypatch, fresh_postgres_url, tmp_path)
     assert result.exit_code == 1, result.output
     line = one_line_on_stderr(result)
     assert line.startswith("Unhealthy: the fallback cannot take over: the sqlite backend at")

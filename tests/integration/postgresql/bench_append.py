@@ -31,7 +31,7 @@ import asyncpg
 
 from ai_agent.domain.models import Message, MessageRole, Session, utc_now
 from ai_agent.infrastructure.database.postgresql import PostgreSQLRepository
-from ai_agent.infrastructure.database.postgresql.queries import CREATE_MESSAGE
+from ai_agent.infrastructure.database.postgresql._queries import CREATE_MESSAGE
 
 PLAIN_CTE = """
 WITH touched AS (

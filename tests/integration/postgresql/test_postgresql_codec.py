@@ -13,7 +13,7 @@ import pytest
 
 from ai_agent.domain.models import Session
 from ai_agent.infrastructure.database.postgresql import PostgreSQLRepository
-from ai_agent.infrastructure.database.postgresql.codec import (
+from ai_agent.infrastructure.database.postgresql._codec import (
     AGENTS,
     EXTERNAL_SERVICES,
     MCP_SERVERS,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import Any
 
 import asyncpg
@@ -120,29 +120,35 @@ async def test_a_callers_pool_is_used_and_left_open(
         await pool.close()
 
 
-async def test_a_callers_pool_without_the_json_codecs_is_refused(pg_url: str) -> None:
-    pool = await asyncpg.create_pool(pg_url, min_size=1, max_size=1)
+async def _json_only(connection: Any) -> None:
+    await connection.set_type_codec(
+        "jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
+    )
+
+
+@pytest.mark.parametrize(
+    ("init", "refusal"),
+    [
+        (None, r"init=PostgreSQLRepository\.init_connection"),
+        # Without the uuid codec, ids would come back as asyncpg's UUID subclass.
+        (_json_only, r"ids as uuid\.UUID"),
+    ],
+    ids=["no codecs", "only the json codecs"],
+)
+async def test_a_callers_pool_without_the_codecs_is_refused(
+    pg_url: str, init: Callable[[Any], Coroutine[Any, Any, None]] | None, refusal: str
+) -> None:
+    pool = await asyncpg.create_pool(pg_url, min_size=1, max_size=1, init=init)
     try:
-        with pytest.raises(RepositoryError, match=r"init=PostgreSQLRepository\.init_connection"):
+        with pytest.raises(RepositoryError, match=refusal):
             await PostgreSQLRepository(pool=pool).connect()
     finally:
         await pool.close()
 
 
-async def test_a_callers_pool_with_only_the_json_codecs_is_refused(pg_url: str) -> None:
-    """Without the uuid codec, ids would come back as asyncpg's UUID subclass (issue 15)."""
-
-    async def json_only(connection: Any) -> None:
-        await connection.set_type_codec(
-            "jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
-        )
-
-    pool = await asyncpg.create_pool(pg_url, min_size=1, max_size=1, init=json_only)
-    try:
-        with pytest.raises(RepositoryError, match=r"ids as uuid\.UUID"):
-            await PostgreSQLRepository(pool=pool).connect()
-    finally:
-        await pool.close()
+def test_a_repository_needs_settings_or_a_pool() -> None:
+    with pytest.raises(TypeError, match="settings"):
+        PostgreSQLRepository()
 
 
 async def test_an_owned_pool_is_closed_and_reopened(

@@ -1,8 +1,8 @@
 """The listing queries are index range scans: EXPLAIN shows the index, a Limit, and no Sort.
 
 The tables are filled with enough rows (23,000 sessions of 202 users, 26,000 messages, 3,000
-of each catalogue entity) and ANALYZEd, so the planner chooses freely; nothing is disabled.
-The statements explained are the repository's own (``queries``), with real parameters.
+of each catalog entity) and ANALYZEd, so the planner chooses freely; nothing is disabled.
+The statements explained are the repository's own (``_queries``), with real parameters.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from uuid import UUID
 import pytest
 
 from ai_agent.infrastructure.database.postgresql import PostgreSQLRepository
-from ai_agent.infrastructure.database.postgresql import queries as q
+from ai_agent.infrastructure.database.postgresql import _queries as q
 
 pytestmark = pytest.mark.postgresql
 
@@ -123,7 +123,7 @@ async def test_list_sessions_of_a_user_scans_the_user_activity_index(
 
 
 async def test_list_all_sessions_scans_the_activity_index(seeded: PostgreSQLRepository) -> None:
-    plan = await _explain(seeded, q.LIST_SESSIONS.sql, 100, 0)
+    plan = await _explain(seeded, q.SESSION_SQL.list_all.sql, 100, 0)
     _assert_index_range_scan(plan, "ix_sessions_activity")
 
 
@@ -167,7 +167,7 @@ async def test_recent_messages_cost_does_not_grow_with_history(
     ],
     ids=lambda value: value if isinstance(value, str) else "",
 )
-async def test_catalogue_listings_scan_their_name_index(
+async def test_catalog_listings_scan_their_name_index(
     seeded: PostgreSQLRepository, statement: q.Statement | None, index: str
 ) -> None:
     assert statement is not None

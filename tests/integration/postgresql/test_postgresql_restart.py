@@ -44,15 +44,30 @@ async def _append(repository: PostgreSQLRepository, session: Session) -> Message
     )
 
 
-async def test_a_restart_is_survived_without_reconnecting(
-    server: PostgresServer, repository: PostgreSQLRepository
+async def _message_count(repository: PostgreSQLRepository, session: Session) -> int | None:
+    stored = await repository.get_session(session.id)
+    return None if stored is None else stored.message_count
+
+
+def _crash_and_start(server: PostgresServer) -> None:
+    server.kill()  # SIGKILL: no shutdown, crash recovery on start
+    server.start()
+
+
+@pytest.mark.parametrize(
+    "outage", [PostgresServer.restart, _crash_and_start], ids=["restart", "crash"]
+)
+async def test_an_outage_keeps_committed_writes_and_is_survived_without_reconnecting(
+    server: PostgresServer,
+    repository: PostgreSQLRepository,
+    outage: Callable[[PostgresServer], None],
 ) -> None:
     session = await repository.create_session(Session(user_id="u"))
-    await _in_thread(server.restart)
+    await _append(repository, session)
+    await _in_thread(outage, server)
 
-    await _append(repository, session)  # the very next call works
-    stored = await repository.get_session(session.id)
-    assert stored is not None and stored.message_count == 1
+    await _append(repository, session)  # the very next call works: the pool recovers
+    assert await _message_count(repository, session) == 2
 
 
 async def test_calls_during_an_outage_fail_as_connection_errors_then_work(
@@ -71,21 +86,7 @@ async def test_calls_during_an_outage_fail_as_connection_errors_then_work(
     await _in_thread(server.start)
     assert await repository.health_check()
     await _append(repository, session)
-    stored = await repository.get_session(session.id)
-    assert stored is not None and stored.message_count == 1
-
-
-async def test_a_crash_keeps_committed_writes_and_the_pool_recovers(
-    server: PostgresServer, repository: PostgreSQLRepository
-) -> None:
-    session = await repository.create_session(Session(user_id="u"))
-    await _append(repository, session)
-    await _in_thread(server.kill)  # SIGKILL: no shutdown, crash recovery on start
-    await _in_thread(server.start)
-
-    await _append(repository, session)
-    stored = await repository.get_session(session.id)
-    assert stored is not None and stored.message_count == 2
+    assert await _message_count(repository, session) == 1
 
 
 async def test_a_transaction_cut_by_a_restart_fails_and_the_next_one_works(
@@ -100,8 +101,7 @@ async def test_a_transaction_cut_by_a_restart_fails_and_the_next_one_works(
 
     async with repository.transaction():
         await _append(repository, session)
-    stored = await repository.get_session(session.id)
-    assert stored is not None and stored.message_count == 1
+    assert await _message_count(repository, session) == 1
 
 
 async def test_disconnecting_while_the_server_is_down_does_not_raise(

@@ -29,6 +29,24 @@ class Boom(Exception):
     pass
 
 
+def read_when_set(
+    repository: PostgreSQLRepository, event: asyncio.Event, session_id: UUID
+) -> asyncio.Task[Session | None]:
+    """A task that reads the session once ``event`` is set, in the context it is created in
+    (inside a block: the block's; outside: one of its own)."""
+
+    async def read() -> Session | None:
+        await event.wait()
+        return await repository.get_session(session_id)
+
+    return asyncio.create_task(read())
+
+
+async def message_count(repository: PostgreSQLRepository, session_id: UUID) -> int | None:
+    stored = await repository.get_session(session_id)
+    return None if stored is None else stored.message_count
+
+
 @pytest.fixture
 async def single(
     pg_url: str,
@@ -49,8 +67,7 @@ async def test_a_block_commits_every_call_together(repository: PostgreSQLReposit
         await repository.create_message(message(session.id, "one"))
         await repository.create_messages([message(session.id, "two")])
 
-    stored = await repository.get_session(session.id)
-    assert stored is not None and stored.message_count == 2
+    assert await message_count(repository, session.id) == 2
     contents = [m.content for m in await repository.get_messages_by_session(session.id)]
     assert contents == ["one", "two"]
 
@@ -68,41 +85,29 @@ async def test_an_exception_rolls_back_everything_and_propagates_unchanged(
             raise Boom
 
     assert await repository.get_session(fresh.id) is None
-    stored = await repository.get_session(kept.id)
-    assert stored is not None and stored.message_count == 0
+    assert await message_count(repository, kept.id) == 0
     assert await repository.get_messages_by_session(kept.id) == []
 
 
-async def test_a_failing_nested_block_rolls_back_only_its_savepoint(
-    repository: PostgreSQLRepository,
+@pytest.mark.parametrize("failure", [Boom, DuplicateError], ids=["exception", "failed call"])
+async def test_a_failing_nested_block_rolls_back_only_its_savepoint_and_the_block_carries_on(
+    repository: PostgreSQLRepository, failure: type[Exception]
 ) -> None:
-    outer, inner = Session(user_id="u"), Session(user_id="u")
+    outer, inner, later = (Session(user_id="u") for _ in range(3))
     async with repository.transaction():
         await repository.create_session(outer)
-        with pytest.raises(Boom):
+        with pytest.raises(failure):
             async with repository.transaction():
                 await repository.create_session(inner)
-                raise Boom
+                if failure is Boom:
+                    raise Boom
+                await repository.create_session(outer)  # a duplicate: the statement fails
         await repository.create_message(message(outer.id))
+        await repository.create_session(later)
 
     assert await repository.get_session(inner.id) is None
-    stored = await repository.get_session(outer.id)
-    assert stored is not None and stored.message_count == 1
-
-
-async def test_a_nested_block_lets_the_transaction_carry_on_after_a_failed_call(
-    repository: PostgreSQLRepository,
-) -> None:
-    first, second = Session(user_id="u"), Session(user_id="u")
-    async with repository.transaction():
-        await repository.create_session(first)
-        with pytest.raises(DuplicateError):
-            async with repository.transaction():
-                await repository.create_session(first)
-        await repository.create_session(second)
-
-    assert await repository.get_session(first.id) is not None
-    assert await repository.get_session(second.id) is not None
+    assert await message_count(repository, outer.id) == 1
+    assert await repository.get_session(later.id) is not None
 
 
 async def test_after_a_failed_call_the_block_says_it_is_aborted_and_rolls_back(
@@ -125,12 +130,7 @@ async def test_other_tasks_use_other_connections_and_do_not_see_uncommitted_writ
 ) -> None:
     session = Session(user_id="u")
     written = asyncio.Event()
-
-    async def reader() -> Session | None:  # created outside the block: its own context
-        await written.wait()
-        return await repository.get_session(session.id)
-
-    task = asyncio.create_task(reader())
+    task = read_when_set(repository, written, session.id)  # outside the block
     async with repository.transaction():
         await repository.create_session(session)
         written.set()
@@ -156,8 +156,7 @@ async def test_a_pool_of_one_serves_every_call_inside_a_block(
             recent = await single.get_recent_messages(session.id, 10)
             assert [m.content for m in recent] == ["uno", "two"]
 
-    stored = await single.get_session(session.id)
-    assert stored is not None and stored.message_count == 2
+    assert await message_count(single, session.id) == 2
 
 
 async def test_tasks_spawned_inside_a_block_share_its_connection_one_at_a_time(
@@ -167,28 +166,20 @@ async def test_tasks_spawned_inside_a_block_share_its_connection_one_at_a_time(
     with pytest.raises(Boom):
         async with single.transaction():
             await asyncio.gather(*(single.create_message(message(session.id)) for _ in range(5)))
-            stored = await single.get_session(session.id)
-            assert stored is not None and stored.message_count == 5
+            assert await message_count(single, session.id) == 5
             raise Boom  # the children's writes were part of the block: all roll back
 
     async with single.transaction():
         await asyncio.gather(*(single.create_message(message(session.id)) for _ in range(5)))
-    stored = await single.get_session(session.id)
-    assert stored is not None and stored.message_count == 5
+    assert await message_count(single, session.id) == 5
 
 
 async def test_a_call_outside_the_block_times_out_waiting_for_the_only_connection(
     single: PostgreSQLRepository,
 ) -> None:
     session = await single.create_session(Session(user_id="u"))
-
     inside = asyncio.Event()
-
-    async def outsider() -> Session | None:  # created outside the block: its own context
-        await inside.wait()
-        return await single.get_session(session.id)
-
-    task = asyncio.create_task(outsider())
+    task = read_when_set(single, inside, session.id)  # outside the block
     async with single.transaction():
         started = asyncio.get_running_loop().time()
         inside.set()
@@ -203,14 +194,9 @@ async def test_a_task_that_outlives_the_block_uses_the_pool_afterwards(
 ) -> None:
     session = Session(user_id="u")
     go = asyncio.Event()
-
-    async def late() -> Session | None:
-        await go.wait()
-        return await single.get_session(session.id)
-
     async with single.transaction():
         await single.create_session(session)
-        task = asyncio.create_task(late())  # inherits the block's context
+        task = read_when_set(single, go, session.id)  # inherits the block's context
     go.set()
     assert await asyncio.wait_for(task, timeout=5) is not None
 

@@ -10,7 +10,7 @@ a package named ``redis`` would shadow redis-py).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 from uuid import uuid4
 
@@ -18,9 +18,9 @@ import pytest
 
 from ai_agent.config.settings import RedisSettings
 from ai_agent.infrastructure.database import RedisRepository
+from integration.redis._helpers import MakeRepository, raw_client
 
 Target = tuple[str, bool]
-MakeRepository = Callable[..., Awaitable[RedisRepository]]
 
 
 @pytest.fixture(
@@ -37,8 +37,7 @@ def target(request: pytest.FixtureRequest) -> Target:
 
 async def purge(repository: RedisRepository) -> None:
     """Delete every key of the repository's prefix (SCAN: test cleanup, not a request path)."""
-    client = repository.client
-    assert client is not None
+    client = raw_client(repository)
     keys = [key async for key in client.scan_iter(match=repository.keys.pattern(), count=1000)]
     for key in keys:  # one at a time: on a cluster they span slots
         await client.delete(key)

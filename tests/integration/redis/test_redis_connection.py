@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from uuid import uuid4
 
 import pytest
@@ -16,17 +16,17 @@ from redis.asyncio.connection import SSLConnection
 from _servers import RedisFactory, RedisServer
 from ai_agent.config import feature_flags
 from ai_agent.config.settings import RedisSettings
-from ai_agent.domain.models import Message, MessageRole, Session
+from ai_agent.domain.models import Session
 from ai_agent.infrastructure.database import (
     RedisRepository,
     RepositoryConnectionError,
     RepositoryError,
     RepositoryValidationError,
 )
-from ai_agent.infrastructure.database.redis.client import build_client
+from ai_agent.infrastructure.database.redis._connection import build_client
+from integration.redis._helpers import MakeRepository, message
 
 PASSWORD = "p@ss:w/rd%#?"
-MakeRepository = Callable[..., Awaitable[RedisRepository]]
 
 
 def connected_clients(server: RedisServer) -> int:
@@ -56,7 +56,7 @@ async def test_a_burst_waits_for_a_free_connection(make_repository: MakeReposito
 async def test_the_pool_never_opens_more_than_max_connections(private: RedisServer) -> None:
     async with repository_on(private, max_connections=5) as repository:
         session = await repository.create_session(Session())
-        burst = [repository.create_message(_message(session)) for _ in range(50)]
+        burst = [repository.create_message(message(session, "hello")) for _ in range(50)]
         await asyncio.gather(*burst)
         assert connected_clients(private) <= 5
         stored = await repository.get_session(session.id)
@@ -104,7 +104,7 @@ async def test_a_password_with_url_special_characters_connects(
 async def test_a_killed_and_restarted_server_is_reconnected(private: RedisServer) -> None:
     async with repository_on(private) as repository:
         session = await repository.create_session(Session())
-        await repository.create_message(_message(session))
+        await repository.create_message(message(session, "hello"))
 
         private.kill()
         started = time.monotonic()
@@ -115,7 +115,7 @@ async def test_a_killed_and_restarted_server_is_reconnected(private: RedisServer
 
         private.start()  # same port; the AOF brings the data back, not the script cache
         assert await repository.health_check() is True
-        await repository.create_message(_message(session))  # NOSCRIPT -> loaded again
+        await repository.create_message(message(session, "hello"))  # NOSCRIPT -> loaded again
         stored = await repository.get_session(session.id)
         assert stored is not None
         assert stored.message_count == 2
@@ -141,7 +141,7 @@ async def test_a_flushed_script_cache_is_reloaded(make_repository: MakeRepositor
     assert client is not None
     session = await repository.create_session(Session())
     await client.script_flush()
-    await repository.create_message(_message(session))
+    await repository.create_message(message(session, "hello"))
     assert [m.session_id for m in await repository.get_recent_messages(session.id)] == [session.id]
 
 
@@ -193,7 +193,7 @@ async def test_redis_errors_are_translated(make_repository: MakeRepository) -> N
     await client.set(repository.keys.order(session.id), "not a sorted set")
 
     with pytest.raises(RepositoryError, match="WRONGTYPE") as caught:
-        await repository.create_message(_message(session))  # fails inside the script
+        await repository.create_message(message(session, "hello"))  # fails inside the script
     assert type(caught.value) is RepositoryError
     with pytest.raises(RepositoryError, match="WRONGTYPE"):
         await repository.get_messages_by_session(session.id)
@@ -243,7 +243,3 @@ async def test_only_a_read_is_resent_after_the_server_closed_its_connection(
             with pytest.raises(RepositoryConnectionError, match="closed"):
                 await repository.create_session(new := Session())
             assert await repository.get_session(new.id) is None
-
-
-def _message(session: Session) -> Message:
-    return Message(session_id=session.id, role=MessageRole.USER, content="hello")

@@ -3,32 +3,17 @@ cluster (``target``): what they leave behind, TTLs, and the cross-slot message p
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any
 from uuid import uuid4
 
-from ai_agent.domain.models import Message, MessageRole, Session
-from ai_agent.infrastructure.database import RedisRepository
-
-MakeRepository = Callable[..., Awaitable[RedisRepository]]
-
-
-def message(session: Session, **fields: Any) -> Message:
-    return Message(session_id=session.id, role=MessageRole.USER, content="hi", **fields)
-
-
-async def stored_keys(repository: RedisRepository) -> set[str]:
-    client = repository.client
-    assert client is not None
-    return {key async for key in client.scan_iter(match=repository.keys.pattern())}
+from ai_agent.domain.models import Session
+from integration.redis._helpers import MakeRepository, message, raw_client, stored_keys
 
 
 async def test_pop_drops_the_pointer_of_the_popped_message_only(
     make_repository: MakeRepository,
 ) -> None:
     repository = await make_repository()
-    client, keys = repository.client, repository.keys
-    assert client is not None
+    client, keys = raw_client(repository), repository.keys
     session = await repository.create_session(Session())
     first = await repository.create_message(message(session))
     newest = await repository.create_message(message(session, parent_message_id=first.id))
@@ -52,8 +37,7 @@ async def test_clear_keeps_only_the_session_hash_and_its_indexes(
     make_repository: MakeRepository,
 ) -> None:
     repository = await make_repository(session_ttl=300)
-    client, keys = repository.client, repository.keys
-    assert client is not None
+    client, keys = raw_client(repository), repository.keys
     session = await repository.create_session(Session(user_id="u", title="kept"))
     other = await repository.create_session(Session())
     first = await repository.create_message(message(session))
@@ -82,8 +66,7 @@ async def test_clear_keeps_only_the_session_hash_and_its_indexes(
 
 async def test_pop_and_clear_refresh_the_session_ttl(make_repository: MakeRepository) -> None:
     repository = await make_repository(session_ttl=300)
-    client, keys = repository.client, repository.keys
-    assert client is not None
+    client, keys = raw_client(repository), repository.keys
     session = await repository.create_session(Session())
     await repository.create_messages([message(session) for _ in range(3)])
     watched = keys.session_slot(session.id)[:3]  # no replies hash: no message has a parent

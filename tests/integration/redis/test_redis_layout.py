@@ -7,7 +7,6 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
 from uuid import uuid4
 
 import pytest
@@ -19,8 +18,6 @@ from ai_agent.domain.models import (
     ExternalService,
     ExternalServiceType,
     MCPServer,
-    Message,
-    MessageRole,
     Session,
     Tool,
 )
@@ -30,24 +27,7 @@ from ai_agent.infrastructure.database import (
     RedisRepository,
     RepositoryValidationError,
 )
-
-MakeRepository = Callable[..., Awaitable[RedisRepository]]
-
-
-def message(session: Session, content: str = "hi", **fields: Any) -> Message:
-    return Message(session_id=session.id, role=MessageRole.USER, content=content, **fields)
-
-
-async def stored_keys(repository: RedisRepository) -> set[str]:
-    client = repository.client
-    assert client is not None
-    return {key async for key in client.scan_iter(match=repository.keys.pattern())}
-
-
-async def ttl(repository: RedisRepository, key: str) -> int:
-    client = repository.client
-    assert client is not None
-    return int(await client.ttl(key))
+from integration.redis._helpers import MakeRepository, message, raw_client, stored_keys, ttl
 
 
 async def test_keys_have_the_documented_shapes(make_repository: MakeRepository) -> None:
@@ -115,8 +95,7 @@ async def test_session_keys_expire_and_catalog_keys_never(make_repository: MakeR
 
 async def test_every_write_to_a_session_refreshes_its_ttl(make_repository: MakeRepository) -> None:
     repository = await make_repository(session_ttl=300)
-    client, keys = repository.client, repository.keys
-    assert client is not None
+    client, keys = raw_client(repository), repository.keys
     session = await repository.create_session(Session(user_id="u"))
     first = await repository.create_message(message(session))
     second = await repository.create_message(message(session, parent_message_id=first.id))
@@ -144,8 +123,7 @@ async def test_indexes_are_re_armed_with_the_pointers(make_repository: MakeRepos
     # Indexes live 2 x TTL: an append re-arms them only when the pointers are due (TTL/2
     # after the last re-arm), so a session never outlives them; creates and updates always.
     repository = await make_repository(session_ttl=100)
-    client, keys = repository.client, repository.keys
-    assert client is not None
+    client, keys = raw_client(repository), repository.keys
     session = await repository.create_session(Session(user_id="u"))
     indexes = [keys.sessions, keys.user_sessions("u")]
 
@@ -181,8 +159,7 @@ async def test_no_ttl_when_session_ttl_is_zero(make_repository: MakeRepository) 
 
 async def test_pointers_are_re_armed_once_due(make_repository: MakeRepository) -> None:
     repository = await make_repository(session_ttl=100)
-    client, keys = repository.client, repository.keys
-    assert client is not None
+    client, keys = raw_client(repository), repository.keys
     session = await repository.create_session(Session())
     old = await repository.create_message(message(session))
     await client.expire(keys.pointer(old.id), 30)
@@ -198,8 +175,7 @@ async def test_pointers_are_re_armed_once_due(make_repository: MakeRepository) -
 
 async def test_expired_sessions_leave_the_listing(make_repository: MakeRepository) -> None:
     repository = await make_repository(session_ttl=1)
-    client, keys = repository.client, repository.keys
-    assert client is not None
+    client, keys = raw_client(repository), repository.keys
     gone = await repository.create_session(Session(user_id="u"))
     await asyncio.sleep(1.3)
     kept = await repository.create_session(Session(user_id="u"))  # re-arms the indexes' TTL
@@ -215,8 +191,7 @@ async def test_dead_entries_before_the_offset_do_not_shift_pages(
     make_repository: MakeRepository,
 ) -> None:
     repository = await make_repository()
-    client = repository.client
-    assert client is not None
+    client = raw_client(repository)
     t0 = datetime(2024, 1, 1, tzinfo=UTC)
     sessions = [
         await repository.create_session(Session(last_activity=t0 + timedelta(minutes=i)))
@@ -269,8 +244,7 @@ async def test_a_refused_batch_leaves_no_pointer(make_repository: MakeRepository
     # The single-server script claims each pointer while validating (SET NX GET) and must
     # release what it claimed when a later message is refused.
     repository = await make_repository()
-    client, keys = repository.client, repository.keys
-    assert client is not None
+    client, keys = raw_client(repository), repository.keys
     session = await repository.create_session(Session())
     other = await repository.create_session(Session())
     taken = await repository.create_message(message(other))
@@ -292,7 +266,7 @@ async def test_a_refused_batch_leaves_no_pointer(make_repository: MakeRepository
 async def test_a_prefix_with_quotes_and_escapes_is_rendered_into_the_scripts_safely(
     make_repository: MakeRepository,
 ) -> None:
-    # The key templates are Lua string literals in the scripts' source (scripts.py): no
+    # The key templates are Lua string literals in the scripts' source (_queries.py): no
     # prefix may end the literal, escape it, or change the keys the scripts write.
     prefix = f"t-{uuid4().hex[:8]}'\"]]\\n\n%s é"
     repository = await make_repository(key_prefix=prefix)

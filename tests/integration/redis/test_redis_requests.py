@@ -16,8 +16,9 @@ from redis.asyncio.connection import Connection
 
 from _servers import RedisFactory, RedisServer
 from ai_agent.config.settings import RedisSettings
-from ai_agent.domain.models import Agent, Message, MessageRole, Session, Tool
+from ai_agent.domain.models import Agent, Session, Tool
 from ai_agent.infrastructure.database import RedisRepository
+from integration.redis._helpers import message
 
 
 class CountingConnection(Connection):
@@ -72,7 +73,7 @@ async def test_no_request_uses_keys_or_scan(
     server.command("CONFIG", "RESETSTAT")
     sessions = [await repository.create_session(Session(user_id=f"u{i % 3}")) for i in range(20)]
     for session in sessions[:5]:
-        await repository.create_messages([_message(session), _message(session)])
+        await repository.create_messages([message(session, "hello"), message(session, "hello")])
         first, *_ = await repository.get_messages_by_session(session.id)
         await repository.update_message(first)
         await repository.get_recent_messages(session.id, 1)
@@ -93,11 +94,13 @@ async def test_no_request_uses_keys_or_scan(
 async def test_writes_are_one_round_trip(repository: RedisRepository) -> None:
     session = await repository.create_session(Session(user_id="u"))
     with RoundTrips() as trips:
-        await repository.create_message(_message(session))
+        await repository.create_message(message(session, "hello"))
     assert trips.count == 1
     other = await repository.create_session(Session())
     with RoundTrips() as trips:
-        await repository.create_messages([_message(session), _message(other), _message(session)])
+        await repository.create_messages(
+            [message(session, "hello"), message(other, "hello"), message(session, "hello")]
+        )
     assert trips.count == 1
     with RoundTrips() as trips:
         await repository.delete_session(session.id)
@@ -106,7 +109,7 @@ async def test_writes_are_one_round_trip(repository: RedisRepository) -> None:
 
 async def test_lists_read_many_records_per_round_trip(repository: RedisRepository) -> None:
     sessions = [await repository.create_session(Session(user_id="u")) for _ in range(120)]
-    await repository.create_messages([_message(sessions[0]) for _ in range(300)])
+    await repository.create_messages([message(sessions[0], "hello") for _ in range(300)])
     for index in range(150):
         await repository.create_agent(Agent(name=f"agent-{index:03}"))
 
@@ -130,7 +133,7 @@ async def test_conversation_helpers_cost_one_round_trip_per_step(
 ) -> None:
     session = await repository.create_session(Session())
     for _ in range(5):
-        await repository.create_messages([_message(session) for _ in range(500)])
+        await repository.create_messages([message(session, "hello") for _ in range(500)])
 
     server.command("CONFIG", "RESETSTAT")
     with RoundTrips() as trips:  # one per page, however deep into the history it starts
@@ -143,7 +146,3 @@ async def test_conversation_helpers_cost_one_round_trip_per_step(
         assert await repository.clear_messages(session.id) == 2499
     assert trips.count == 1
     assert not command_stats(server) & {"keys", "scan", "hscan", "zscan", "sscan"}
-
-
-def _message(session: Session) -> Message:
-    return Message(session_id=session.id, role=MessageRole.USER, content="hello")

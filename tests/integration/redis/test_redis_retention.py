@@ -3,31 +3,19 @@ cluster (``target``): nothing left behind, TTLs, the activity re-check, no KEYS 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from redis.asyncio.cluster import RedisCluster
 
-from ai_agent.domain.models import Message, MessageRole, Session, utc_now
+from ai_agent.domain.models import Message, Session, utc_now
 from ai_agent.infrastructure.database import RedisRepository
-from ai_agent.infrastructure.database.redis import codec
-
-MakeRepository = Callable[..., Awaitable[RedisRepository]]
+from ai_agent.infrastructure.database.redis import _codec
+from integration.redis._helpers import MakeRepository, message, raw_client, stored_keys
 
 NOW = utc_now()
 OLD = NOW - timedelta(days=40)
 CUTOFF = NOW - timedelta(days=30)
-
-
-def message(session: Session, **fields: Any) -> Message:
-    return Message(session_id=session.id, role=MessageRole.USER, content="hi", **fields)
-
-
-async def stored_keys(repository: RedisRepository) -> set[str]:
-    client = repository.client
-    assert client is not None
-    return {key async for key in client.scan_iter(match=repository.keys.pattern())}
 
 
 async def conversation(
@@ -63,8 +51,7 @@ async def test_a_pruned_session_leaves_no_key_behind(make_repository: MakeReposi
     assert not {key for key in left if sid in key}
     assert not {key for key in left for m in old if str(m.id) in key}  # no pointer either
     assert left == {key for key in before if sid not in key and not _names(key, old)}
-    client, keys = repository.client, repository.keys
-    assert client is not None
+    client, keys = raw_client(repository), repository.keys
     for index in (keys.sessions, keys.user_sessions("u")):
         assert await client.zscore(index, sid) is None, index
         assert await client.zscore(index, str(recent[0].session_id)) is not None, index
@@ -75,21 +62,20 @@ async def test_a_session_an_append_moved_past_the_cutoff_survives(
     make_repository: MakeRepository,
 ) -> None:
     repository = await make_repository()
-    client, keys = repository.client, repository.keys
-    assert client is not None
+    client, keys = raw_client(repository), repository.keys
     moved = await conversation(repository, 2)
     prunable = await repository.create_session(Session(last_activity=OLD))
     # As a prune sees an index it read before an append moved the session forward (or a
     # cluster's index after a crash between a script and its index step): a stale score.
     sid = str(moved[0].session_id)
-    await client.zadd(keys.sessions, {sid: codec.micros(OLD) - 1}, xx=True)
+    await client.zadd(keys.sessions, {sid: _codec.micros(OLD) - 1}, xx=True)
 
     assert await repository.prune_sessions(CUTOFF, limit=1) == (1, 0)  # kept: not counted
 
     stored = await repository.get_session(moved[0].session_id)
     assert stored is not None and stored.message_count == 2
     assert await repository.get_session(prunable.id) is None
-    assert await client.zscore(keys.sessions, sid) == codec.micros(stored.last_activity)
+    assert await client.zscore(keys.sessions, sid) == _codec.micros(stored.last_activity)
     assert await repository.prune_sessions(CUTOFF) == (0, 0)
 
 
@@ -97,8 +83,7 @@ async def test_entries_of_expired_sessions_are_dropped_on_the_way(
     make_repository: MakeRepository,
 ) -> None:
     repository = await make_repository()
-    client, keys = repository.client, repository.keys
-    assert client is not None
+    client, keys = raw_client(repository), repository.keys
     expired = [await repository.create_session(Session(last_activity=OLD)) for _ in range(3)]
     for session in expired:  # what expiry does: the session's keys go, its entry stays
         for key in keys.session_slot(session.id):
@@ -116,8 +101,7 @@ async def test_trim_removes_as_delete_message_does_and_refreshes_the_ttl(
     make_repository: MakeRepository,
 ) -> None:
     repository = await make_repository(session_ttl=300)
-    client, keys = repository.client, repository.keys
-    assert client is not None
+    client, keys = raw_client(repository), repository.keys
     made = await conversation(repository, 10)
     session_id = made[0].session_id
     for key in keys.session_slot(session_id):
@@ -163,8 +147,7 @@ async def test_long_sessions_walks_every_session_in_id_order(
 
 async def test_retention_uses_no_keys_or_scan(make_repository: MakeRepository) -> None:
     repository = await make_repository()
-    client = repository.client
-    assert client is not None
+    client = raw_client(repository)
     made = await conversation(repository, 5, OLD)
     await conversation(repository, 2)
     nodes: dict[str, Any] = (

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from ai_agent.domain.models import Session
 from ai_agent.infrastructure.database import migrations
 from ai_agent.infrastructure.database.sqlite import SQLiteRepository
 
@@ -25,3 +26,12 @@ async def database(tmp_path: Path) -> Path:
 async def repository(database: Path) -> AsyncIterator[SQLiteRepository]:
     async with SQLiteRepository(database) as repository:
         yield repository
+
+
+@pytest.fixture
+async def two_sessions(repository: SQLiteRepository) -> tuple[Session, Session]:
+    """Two stored sessions without messages."""
+    return (
+        await repository.create_session(Session()),
+        await repository.create_session(Session()),
+    )

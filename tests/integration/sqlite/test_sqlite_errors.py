@@ -19,7 +19,7 @@ from ai_agent.infrastructure.database import (
     RepositoryValidationError,
 )
 from ai_agent.infrastructure.database.sqlite import SQLiteRepository
-from ai_agent.infrastructure.database.sqlite._errors import translate
+from ai_agent.infrastructure.database.sqlite._errors import translate_error
 
 pytestmark = pytest.mark.sqlite
 
@@ -69,9 +69,10 @@ async def test_deleting_an_mcp_server_keeps_its_tools(repository: SQLiteReposito
     assert kept == tool.model_copy(update={"mcp_server_id": None})
 
 
-async def test_a_parent_in_another_session_is_not_found(repository: SQLiteRepository) -> None:
-    one = await repository.create_session(Session())
-    other = await repository.create_session(Session())
+async def test_a_parent_in_another_session_is_not_found(
+    repository: SQLiteRepository, two_sessions: tuple[Session, Session]
+) -> None:
+    one, other = two_sessions
     elsewhere = await repository.create_message(message(other))
     with pytest.raises(NotFoundError, match=f"message {elsewhere.id} not found in session"):
         await repository.create_message(message(one, parent_message_id=elsewhere.id))
@@ -108,11 +109,9 @@ async def test_a_bad_batch_stores_none_of_it(repository: SQLiteRepository, probl
 
 
 async def test_a_batch_may_reply_to_its_own_earlier_messages(
-    repository: SQLiteRepository,
+    repository: SQLiteRepository, two_sessions: tuple[Session, Session]
 ) -> None:
-    one, two = Session(), Session()
-    await repository.create_session(one)
-    await repository.create_session(two)
+    one, two = two_sessions
     first = message(one)
     batch = [first, message(two), message(one, parent_message_id=first.id)]
     assert await repository.create_messages(batch) == batch
@@ -155,7 +154,7 @@ async def test_driver_errors_map_by_constraint(tmp_path: Path) -> None:
         }.items():
             with pytest.raises(sqlite3.Error) as caught:
                 raw.execute(sql)
-            errors[name] = translate(caught.value, where)
+            errors[name] = translate_error(caught.value, where)
     assert isinstance(errors["pk"], DuplicateError) and errors["pk"].field == "id"
     assert isinstance(errors["seq"], ConflictError)
     assert isinstance(errors["check"], RepositoryValidationError)
@@ -163,9 +162,11 @@ async def test_driver_errors_map_by_constraint(tmp_path: Path) -> None:
         errors["other"]
     )
     assert type(errors["syntax"]) is RepositoryError and where in str(errors["syntax"])
-    assert isinstance(translate(ValueError("Connection closed"), where), RepositoryConnectionError)
-    assert translate(ValueError("some bug"), where) is None
-    assert translate(KeyError("x"), where) is None
+    assert isinstance(
+        translate_error(ValueError("Connection closed"), where), RepositoryConnectionError
+    )
+    assert translate_error(ValueError("some bug"), where) is None
+    assert translate_error(KeyError("x"), where) is None
 
 
 async def test_a_lone_surrogate_never_reaches_the_driver(repository: SQLiteRepository) -> None:
@@ -178,6 +179,6 @@ async def test_a_lone_surrogate_never_reaches_the_driver(repository: SQLiteRepos
     try:
         "x\udfffy".encode()
     except UnicodeEncodeError as exc:
-        error = translate(exc, "sqlite:///x.db")
+        error = translate_error(exc, "sqlite:///x.db")
     assert isinstance(error, RepositoryValidationError)
     assert "U+DFFF" in str(error) and "x\udfffy" not in str(error)

@@ -13,9 +13,8 @@ import pytest
 
 from ai_agent.domain.models import Message, MessageRole, Session
 from ai_agent.infrastructure.database.sqlite import SQLiteRepository
-from ai_agent.infrastructure.database.sqlite import _catalogue as catalogue
-from ai_agent.infrastructure.database.sqlite import _conversations as conversations
-from ai_agent.infrastructure.database.sqlite._rows import (
+from ai_agent.infrastructure.database.sqlite import _queries as queries
+from ai_agent.infrastructure.database.sqlite._codec import (
     AGENTS,
     EXTERNAL_SERVICES,
     MCP_SERVERS,
@@ -27,7 +26,9 @@ pytestmark = pytest.mark.sqlite
 
 
 async def plan(repository: SQLiteRepository, sql: str, parameters: Any) -> list[str]:
-    rows = await repository._open().execute_fetchall(f"EXPLAIN QUERY PLAN {sql}", parameters)
+    rows = await repository._connection.driver().execute_fetchall(
+        f"EXPLAIN QUERY PLAN {sql}", parameters
+    )
     return [str(row[3]) for row in rows]
 
 
@@ -40,20 +41,20 @@ def assert_index_walk(steps: list[str], index: str) -> None:
     ("sql", "parameters", "expected"),
     [
         (
-            conversations._LIST_USER_SESSIONS,
+            queries.LIST_USER_SESSIONS,
             ("user", 10, 0),
             "SEARCH sessions USING INDEX ix_sessions_user_activity (user_id=?)",
         ),
         # All users: walk the activity index from its newest end, stop after the page.
-        (conversations._LIST_SESSIONS, (10, 0), "SCAN sessions USING INDEX ix_sessions_activity"),
+        (queries.LIST_SESSIONS, (10, 0), "SCAN sessions USING INDEX ix_sessions_activity"),
         # (session_id, seq) is the unique constraint's index: in order, and the last n.
         (
-            conversations._MESSAGES_IN_ORDER,
+            queries.MESSAGES_IN_ORDER,
             ("s", 10, 0),
             "SEARCH messages USING INDEX sqlite_autoindex_messages_2 (session_id=?)",
         ),
         (
-            conversations._NEWEST_MESSAGES,
+            queries.NEWEST_MESSAGES,
             ("s", 10),
             "SEARCH messages USING INDEX sqlite_autoindex_messages_2 (session_id=?)",
         ),
@@ -68,7 +69,7 @@ async def test_conversation_reads_walk_an_index(
 
 async def test_numbering_a_message_reads_one_index_entry(repository: SQLiteRepository) -> None:
     row = dict.fromkeys(MESSAGES.columns)
-    steps = await plan(repository, conversations._INSERT_MESSAGE, row)
+    steps = await plan(repository, queries.INSERT_MESSAGE, row)
     assert (
         "SEARCH messages USING COVERING INDEX sqlite_autoindex_messages_2 (session_id=?)" in steps
     )
@@ -87,19 +88,17 @@ async def test_numbering_a_message_reads_one_index_entry(repository: SQLiteRepos
         (EXTERNAL_SERVICES, "list_enabled", "ix_external_services_enabled_name"),
     ],
 )
-async def test_catalogue_listings_walk_a_name_index(
+async def test_catalog_listings_walk_a_name_index(
     repository: SQLiteRepository, table: Any, statement: str, index: str
 ) -> None:
-    steps = await plan(repository, catalogue._statements(table)[statement], (10, 0))
+    steps = await plan(repository, getattr(queries.catalog_statements(table), statement), (10, 0))
     assert_index_walk(steps, index)
 
 
 async def test_the_last_messages_cost_the_same_in_a_long_session(
-    repository: SQLiteRepository,
+    repository: SQLiteRepository, two_sessions: tuple[Session, Session]
 ) -> None:
-    long, short = Session(), Session()
-    await repository.create_session(long)
-    await repository.create_session(short)
+    long, short = two_sessions
     for start in range(0, 20_000, 1000):
         await repository.create_messages(
             [

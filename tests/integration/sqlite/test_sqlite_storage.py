@@ -77,7 +77,7 @@ async def test_a_disconnected_repository_reconnects_and_keeps_its_data(database:
 
 
 async def pragma(repository: SQLiteRepository, name: str) -> object:
-    rows = list(await repository._open().execute_fetchall(f"PRAGMA {name}"))
+    rows = list(await repository._connection.driver().execute_fetchall(f"PRAGMA {name}"))
     return rows[0][0]
 
 

@@ -1,17 +1,16 @@
-"""Each command imports only what it uses (issue 15): no driver, and no Alembic or
+"""Each command imports only what it uses: no driver, and no Alembic or
 SQLAlchemy asyncio layer, for commands that do not touch a database."""
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from ai_agent.config.loader import is_settings_variable
+from settings_isolation import environment_without_settings
 
 # Drivers come from extras; Alembic and the asyncio engine are only for schema commands.
 HEAVY = ("asyncpg", "redis", "aiosqlite", "alembic", "sqlalchemy.ext.asyncio")
@@ -29,11 +28,10 @@ print(json.dumps(sorted(sys.modules)), file=sys.stderr)
 
 def loaded_modules(tmp_path: Path, *argv: str) -> set[str]:
     """The modules a fresh interpreter holds after running ``ai-agent *argv``."""
-    env = {name: value for name, value in os.environ.items() if not is_settings_variable(name)}
     done = subprocess.run(
         [sys.executable, "-c", PROGRAM, *argv],
         cwd=tmp_path,
-        env=env,
+        env=environment_without_settings(),
         capture_output=True,
         text=True,
         timeout=60,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +15,7 @@ from ai_agent import __version__
 from ai_agent.cli import app as app_module
 from ai_agent.cli.app import app, main
 from ai_agent.config.errors import ConfigurationError
-from ai_agent.config.loader import is_settings_variable
+from settings_isolation import environment_without_settings, isolate_settings
 
 PASSWORD = "p@ss:w/rd%#?"
 ESCAPED_PASSWORD = "p%40ss%3Aw%2Frd%25%23%3F"
@@ -25,10 +24,7 @@ GOOD_KEY = "Zq3v9LrT8wXk2PmN5sYb7HcJ4fGd6QaE1uVo0iKl"
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in list(os.environ):
-        if is_settings_variable(name):
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
+    isolate_settings(monkeypatch, tmp_path)
     monkeypatch.setenv("COLUMNS", "200")
 
 
@@ -208,7 +204,7 @@ def test_main_turns_a_configuration_error_into_exit_2(
 
 
 def _run_module(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    clean = {name: value for name, value in os.environ.items() if not is_settings_variable(name)}
+    clean = environment_without_settings()
     return subprocess.run(
         [sys.executable, "-m", "ai_agent", *args],
         capture_output=True,

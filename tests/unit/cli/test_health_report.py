@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -19,17 +18,14 @@ from ai_agent.cli._health_probe import (
 )
 from ai_agent.cli.app import app
 from ai_agent.config import feature_flags
-from ai_agent.config.loader import is_settings_variable
+from settings_isolation import isolate_settings
 
 URL = "postgresql://agent:***@db.example:5432/agent"
 
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in list(os.environ):
-        if is_settings_variable(name):
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
+    isolate_settings(monkeypatch, tmp_path)
 
 
 def view(active: str = "primary", unavailable: str | None = None) -> FailoverView:

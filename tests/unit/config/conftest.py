@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from ai_agent.config import feature_flags
-from ai_agent.config.loader import is_settings_variable
 from ai_agent.config.logging import reset_logging
 from ai_agent.config.settings import get_settings
+from settings_isolation import isolate_settings
 
 WriteEnv = Callable[..., Path]
 
@@ -19,10 +18,7 @@ WriteEnv = Callable[..., Path]
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     """Drop every settings variable, run in an empty directory, reset global state."""
-    for name in list(os.environ):
-        if is_settings_variable(name):
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
+    isolate_settings(monkeypatch, tmp_path)
     get_settings.cache_clear()
     feature_flags.reset()
     yield

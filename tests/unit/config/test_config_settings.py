@@ -35,6 +35,13 @@ ENVIRONMENT_CLASSES: dict[str, type[ApplicationSettings]] = {
 }
 
 
+def settings_with(monkeypatch: pytest.MonkeyPatch, values: dict[str, str]) -> ApplicationSettings:
+    """The settings loaded with ``values`` set as environment variables."""
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    return get_settings()
+
+
 def test_default_environment_is_development() -> None:
     settings = get_settings()
     assert type(settings) is DevelopmentSettings
@@ -150,9 +157,7 @@ def test_application_level_variables(monkeypatch: pytest.MonkeyPatch) -> None:
         "USE_REDIS": "1",
         "SQLITE_PATH": "data/agent.db",
     }
-    for name, value in values.items():
-        monkeypatch.setenv(name, value)
-    settings = get_settings()
+    settings = settings_with(monkeypatch, values)
     assert (settings.app_name, settings.app_version, settings.debug) == ("agent", "9.9.9", False)
     assert (settings.host, settings.port, settings.workers) == ("0.0.0.0", 8080, 3)
     assert settings.storage_backend is StorageBackend.SQLITE
@@ -177,9 +182,7 @@ def test_section_variables(monkeypatch: pytest.MonkeyPatch) -> None:
         "OBSERVABILITY_HEALTH_CHECK_INTERVAL": "2.5",
         "FEATURE_ENABLE_RETRIES": "false",
     }
-    for name, value in values.items():
-        monkeypatch.setenv(name, value)
-    settings = get_settings()
+    settings = settings_with(monkeypatch, values)
     assert settings.redis.host == "cache"
     assert settings.redis.session_ttl == 0
     assert settings.redis.key_prefix == "tenant1"

@@ -47,8 +47,6 @@ class DevelopmentSettings(ApplicationSettings):
 
     environment: Annotated[Environment, CaseInsensitive] = Environment.DEVELOPMENT
     debug: bool = True
-    use_database: bool = False
-    use_redis: bool = False
 
     database: DatabaseSettings = Field(default_factory=DevelopmentDatabaseSettings)
     security: SecuritySettings = Field(default_factory=DevelopmentSecuritySettings)

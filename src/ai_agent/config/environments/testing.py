@@ -45,9 +45,6 @@ class TestingSettings(ApplicationSettings):
     pinned_environment: ClassVar[Environment | None] = Environment.TESTING
 
     environment: Annotated[Environment, CaseInsensitive] = Environment.TESTING
-    debug: bool = False
-    use_database: bool = False
-    use_redis: bool = False
 
     database: DatabaseSettings = Field(default_factory=TestingDatabaseSettings)
     redis: RedisSettings = Field(default_factory=TestingRedisSettings)

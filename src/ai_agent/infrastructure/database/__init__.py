@@ -10,8 +10,7 @@ Backends load lazily, so a missing optional driver only matters when that backen
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ai_agent.infrastructure.database.base import BaseRepository
 from ai_agent.infrastructure.database.contract import Repository
@@ -24,6 +23,7 @@ from ai_agent.infrastructure.database.errors import (
     RepositoryError,
     RepositoryValidationError,
 )
+from ai_agent.infrastructure.database.exports import lazy_exports
 from ai_agent.infrastructure.database.telemetry import Telemetry
 
 if TYPE_CHECKING:  # the lazily loaded names, for type checkers
@@ -74,10 +74,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _LAZY, globals())

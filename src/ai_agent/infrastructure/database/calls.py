@@ -10,9 +10,9 @@ from uuid import UUID
 
 from pydantic import BaseModel
 
-from ai_agent.config.feature_flags import is_enabled
-from ai_agent.domain.models import Agent, ExternalService, MCPServer, Message, Session, Tool
+from ai_agent.domain.models import DomainModel, Message
 from ai_agent.infrastructure.database.errors import RepositoryError
+from ai_agent.infrastructure.database.features import PROCESS_FLAGS, Features
 from ai_agent.infrastructure.database.retry import TRANSIENT_ERRORS, retry_transient
 
 if TYPE_CHECKING:
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 __all__ = ["CallRunner", "same_write"]
 
 T = TypeVar("T")
-E = TypeVar("E", Session, Message, Agent, Tool, MCPServer, ExternalService)
+E = TypeVar("E", bound=DomainModel)
 
 # Fields a repository may change after a create; a retried create compares the rest.
 _REPOSITORY_OWNED = {"updated_at", "message_count", "last_activity"}
@@ -40,6 +40,8 @@ class CallRunner:
     #: How transient failures are retried; ``None`` never retries. Server backends set a
     #: default, and the factory sets the one from ``RetrySettings``.
     retry_policy: RetryPolicy | None = None
+    #: The flags this repository consults (``retries``, ``bulk_operations``, ...).
+    features: Features = PROCESS_FLAGS
 
     def _translate_error(self, exc: Exception) -> RepositoryError | None:
         """The backend's one translation of a driver exception (``None``: not a driver's)."""
@@ -63,7 +65,7 @@ class CallRunner:
             return await self._attempt(operation, args)
         except TRANSIENT_ERRORS as exc:
             policy = self.retry_policy
-            if policy is None or policy.max_attempts <= 1 or not is_enabled("retries"):
+            if policy is None or policy.max_attempts <= 1 or not self.features("retries"):
                 raise
             return await retry_transient(
                 lambda: self._attempt(operation, args),

@@ -25,8 +25,8 @@ import time
 from collections.abc import Callable
 from enum import StrEnum
 
-from ai_agent.config.feature_flags import is_enabled
 from ai_agent.config.sections import CircuitBreakerPolicy
+from ai_agent.infrastructure.database.features import PROCESS_FLAGS, Features
 
 __all__ = ["BreakerState", "CircuitBreaker"]
 
@@ -49,8 +49,10 @@ class CircuitBreaker:
         *,
         check_failure_threshold: int | None = None,
         recovery_checks: int = 1,
+        features: Features = PROCESS_FLAGS,
     ) -> None:
         self.policy = policy
+        self.features = features
         self.check_failure_threshold = check_failure_threshold or policy.failure_threshold
         self.recovery_checks = recovery_checks
         self._clock = clock
@@ -59,9 +61,8 @@ class CircuitBreaker:
         self._opened_at = 0.0
         self._trial_successes = 0
 
-    @staticmethod
-    def _enabled() -> bool:
-        return is_enabled("circuit_breakers")
+    def _enabled(self) -> bool:
+        return self.features("circuit_breakers")
 
     def threshold(self, *, check: bool = False) -> int:
         """Consecutive failures that open the breaker, when the last one is a call or a check."""

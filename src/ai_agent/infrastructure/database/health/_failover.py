@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import asyncio
 
-from ai_agent.config.feature_flags import is_enabled
 from ai_agent.config.redaction import redact_text
 from ai_agent.infrastructure.database.contract import Repository
 from ai_agent.infrastructure.database.errors import RepositoryConnectionError, RepositoryError
+from ai_agent.infrastructure.database.features import PROCESS_FLAGS, Features
 from ai_agent.infrastructure.database.health._breaker import BreakerState, CircuitBreaker
 from ai_agent.infrastructure.database.health._journal import Journal
 from ai_agent.infrastructure.database.health._replay import clear_copies
@@ -48,8 +48,10 @@ class Failover:
         fallback: Repository | None,
         breaker: CircuitBreaker,
         journal: Journal,
+        features: Features = PROCESS_FLAGS,
     ) -> None:
         self.primary = primary
+        self.features = features
         self.fallback = fallback
         self.breaker = breaker
         self.journal = journal
@@ -62,7 +64,7 @@ class Failover:
     # -- routing -----------------------------------------------------------------------------
 
     def fallback_allowed(self) -> bool:
-        return self.fallback is not None and is_enabled("fallbacks")
+        return self.fallback is not None and self.features("fallbacks")
 
     def serves_primary(self) -> bool:
         """Whether calls go to the primary now (closed breaker, or no failover allowed)."""

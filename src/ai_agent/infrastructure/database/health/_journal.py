@@ -20,6 +20,7 @@ schema (``PRAGMA user_version`` 1)::
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 from abc import ABC, abstractmethod
 from collections import deque
@@ -33,11 +34,19 @@ from typing import Any, TypeVar
 from ai_agent.domain.models import utc_now
 from ai_agent.infrastructure.database.errors import RepositoryError
 
-__all__ = ["Journal", "JournalEntry", "MemoryJournal", "SQLiteJournal"]
+__all__ = [
+    "Journal",
+    "JournalEntry",
+    "MemoryJournal",
+    "SQLiteJournal",
+    "journal_for",
+    "journal_path_for",
+]
 
 T = TypeVar("T")
 
 FORMAT_VERSION = 1
+JOURNAL_SUFFIX = ".failover-journal"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS journal (
@@ -306,3 +315,20 @@ class SQLiteJournal(Journal):
 
     async def forget_applied(self) -> None:
         await self._call(self._forget)
+
+
+def journal_path_for(fallback: object) -> Path | None:
+    """Where a durable fallback's journal lives: next to a SQLite fallback's database file."""
+    path = getattr(fallback, "path", None)
+    if getattr(fallback, "backend_name", None) == "sqlite" and isinstance(path, Path):
+        return path.with_name(path.name + JOURNAL_SUFFIX)
+    return None
+
+
+def journal_for(fallback: object, path: str | os.PathLike[str] | None = None) -> Journal:
+    """The journal of ``fallback``'s writes: at ``path``, else beside a SQLite fallback's
+    file, else in memory (a fallback that is not durable needs no durable journal)."""
+    chosen = Path(path) if path is not None else journal_path_for(fallback)
+    if chosen is None:
+        return MemoryJournal()
+    return SQLiteJournal(chosen, synchronous=str(getattr(fallback, "synchronous", "FULL")))

@@ -9,8 +9,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
-from types import TracebackType
 from typing import TYPE_CHECKING, Literal, Self
 
 from ai_agent.config.sections import CircuitBreakerSettings, ObservabilitySettings
@@ -19,9 +17,9 @@ from ai_agent.infrastructure.database.contract import Repository
 from ai_agent.infrastructure.database.errors import RepositoryError
 from ai_agent.infrastructure.database.health._breaker import BreakerState, CircuitBreaker
 from ai_agent.infrastructure.database.health._failover import Failover, backend_name, describe
-from ai_agent.infrastructure.database.health._journal import Journal, MemoryJournal, SQLiteJournal
+from ai_agent.infrastructure.database.health._journal import journal_for
 from ai_agent.infrastructure.database.health._replay import drain
-from ai_agent.infrastructure.database.health._router import FailoverRepository
+from ai_agent.infrastructure.database.health._repository import FailoverRepository
 from ai_agent.infrastructure.database.telemetry import HEALTH_LOGGER, Telemetry, event_logger
 
 if TYPE_CHECKING:
@@ -29,11 +27,10 @@ if TYPE_CHECKING:
 
     from ai_agent.config.application import ApplicationSettings
 
-__all__ = ["HealthStatus", "RepositoryHealthMonitor", "journal_path_for"]
+__all__ = ["HealthStatus", "RepositoryHealthMonitor"]
 
 events = event_logger(HEALTH_LOGGER)
 
-JOURNAL_SUFFIX = ".failover-journal"
 # Replay runs without the write lock while the journal is longer than this, then takes the
 # lock for the rest, so new fallback writes wait only for a short tail.
 _UNLOCKED_TAIL = 32
@@ -59,25 +56,11 @@ class HealthStatus:
     last_check: datetime | None
 
 
-def journal_path_for(fallback: Repository | None) -> Path | None:
-    """Where a durable fallback's journal lives: next to a SQLite fallback's database file."""
-    path = getattr(fallback, "path", None)
-    if fallback is not None and backend_name(fallback) == "sqlite" and isinstance(path, Path):
-        return path.with_name(path.name + JOURNAL_SUFFIX)
-    return None
-
-
-def _journal(fallback: Repository | None, path: str | os.PathLike[str] | None) -> Journal:
-    chosen = Path(path) if path is not None else journal_path_for(fallback)
-    if chosen is None:
-        return MemoryJournal()
-    return SQLiteJournal(chosen, synchronous=str(getattr(fallback, "synchronous", "FULL")))
-
-
 class RepositoryHealthMonitor:
     """Watches a primary repository and fails over to a fallback without losing writes.
 
-    See the package docstring for what is served during an outage and how replay works.
+    What is served during an outage, and how replay works: docs/architecture.md, "Health
+    and failover".
     ``settings`` (an ``ApplicationSettings``) supplies the check interval, timeout and
     thresholds (``observability.health_check_*``) and the breaker policy
     (``circuit_breaker.policy("db")``); without it the class defaults apply (the environment
@@ -114,7 +97,7 @@ class RepositoryHealthMonitor:
                 check_failure_threshold=observability.health_check_failure_threshold,
                 recovery_checks=observability.health_check_recovery_threshold,
             ),
-            _journal(fallback_repository, journal_path),
+            journal_for(fallback_repository, journal_path),
         )
         telemetry = (
             Telemetry.from_settings(settings.observability, registry)
@@ -212,10 +195,7 @@ class RepositoryHealthMonitor:
 
     async def _assess_at_start(self) -> None:
         failover = self._failover
-        primary_ok, error = await self._probe(failover.primary)
-        self._primary_healthy = primary_ok
-        self._fallback_healthy = await self._probe_fallback()
-        self._last_check = utc_now()
+        primary_ok, error = await self._probe_both()
         waiting = failover.journal.pending_count
         if waiting:
             failover.trip(f"{waiting} journaled writes from an earlier run await replay")
@@ -244,12 +224,7 @@ class RepositoryHealthMonitor:
         await self.start()
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self.stop()
 
     # -- checking ----------------------------------------------------------------------------
@@ -282,19 +257,19 @@ class RepositoryHealthMonitor:
         except RepositoryError as exc:
             return False, describe(exc)
 
-    async def _probe_fallback(self) -> bool | None:
+    async def _probe_both(self) -> tuple[bool, str | None]:
+        """Probe both repositories and record the outcome; the primary's result and error."""
+        primary_ok, error = await self._probe(self._failover.primary)
         fallback = self._failover.fallback
-        return None if fallback is None else (await self._probe(fallback))[0]
+        self._primary_healthy = primary_ok
+        self._fallback_healthy = None if fallback is None else (await self._probe(fallback))[0]
+        self._last_check = utc_now()
+        return primary_ok, error
 
     async def check(self) -> HealthStatus:
         """Run one round of checks now (the background task does this every interval)."""
         async with self._check_lock:
-            failover = self._failover
-            primary_ok, error = await self._probe(failover.primary)
-            self._primary_healthy = primary_ok
-            self._fallback_healthy = await self._probe_fallback()
-            self._last_check = utc_now()
-            await self._react(primary_ok, error)
+            await self._react(*await self._probe_both())
         return self.status()
 
     async def _react(self, primary_ok: bool, error: str | None) -> None:

@@ -28,8 +28,8 @@ from ai_agent.infrastructure.database.health._journal import (
     _COUNT_REJECTED,
     FORMAT_VERSION,
     SQLiteJournal,
+    journal_path_for,
 )
-from ai_agent.infrastructure.database.health._monitor import journal_path_for
 from ai_agent.infrastructure.database.health._replay import clear_copies, drain
 
 __all__ = ["JournalState", "ReplayOutcome", "read_journal", "replay_journal"]

@@ -24,7 +24,6 @@ from uuid import UUID
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from ai_agent.config import feature_flags
 from ai_agent.domain.models import (
     Agent,
     DomainModel,
@@ -42,6 +41,7 @@ from ai_agent.infrastructure.database.errors import (
     RepositoryConnectionError,
     RepositoryError,
 )
+from ai_agent.infrastructure.database.features import forced
 from ai_agent.infrastructure.database.health._journal import Journal, JournalEntry
 from ai_agent.infrastructure.database.telemetry import HEALTH_LOGGER, event_logger
 
@@ -193,7 +193,7 @@ async def drain(primary: Repository, journal: Journal, *, budget: int | None = N
     ``bulk_operations`` flag is off: the flag refuses new bulk requests, and these writes
     were accepted (one at a time, perhaps) during the outage.
     """
-    with feature_flags.override("bulk_operations", True):
+    with forced("bulk_operations", True):
         return await _drain(primary, journal, budget)
 
 

@@ -3,16 +3,16 @@
 A call goes to the primary while the breaker is closed; a ``RepositoryConnectionError``
 from it counts toward the breaker, and when that failure opens the breaker the same call is
 served as an outage call (a write that did reach the primary is recognised by id at replay).
-Outage calls follow the rules of the package docstring. Every fallback write and its journal
-entry happen under the write lock, which the last stretch of replay also takes.
+Outage calls follow the rules in docs/architecture.md ("Health and failover"). Every
+fallback write and its journal entry happen under the write lock, which the last stretch of
+replay also takes.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Awaitable, Callable
-from types import TracebackType
-from typing import NoReturn, Protocol, Self, TypeVar
+from typing import NoReturn, Protocol, TypeVar
 from uuid import UUID
 
 from ai_agent.domain.models import Message
@@ -25,6 +25,7 @@ from ai_agent.infrastructure.database.errors import (
 )
 from ai_agent.infrastructure.database.health._failover import Failover, backend_name, describe
 from ai_agent.infrastructure.database.health._replay import encode_id
+from ai_agent.infrastructure.database.scoped import ConnectsInContext
 from ai_agent.infrastructure.database.telemetry import Measured, Telemetry
 
 __all__ = ["Check", "Op", "Router", "exists"]
@@ -43,7 +44,7 @@ async def exists(found: Awaitable[object | None]) -> bool:
     return await found is not None
 
 
-class Router(Measured):
+class Router(ConnectsInContext, Measured):
     """Lifecycle (the monitor's) and the routing helpers the repository methods use."""
 
     backend_name = "failover"
@@ -81,18 +82,6 @@ class Router(Measured):
             return False
         serving = failover.primary if failover.serves_primary() else failover.fallback
         return serving is not None and await serving.health_check()
-
-    async def __aenter__(self) -> Self:
-        await self.connect()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.disconnect()
 
     # -- routing -----------------------------------------------------------------------------
 

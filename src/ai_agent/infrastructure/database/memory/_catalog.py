@@ -1,66 +1,26 @@
-"""Ordered key lists and the store for named entities (agents, tools, MCP servers, services)."""
+"""Named entities (agents, tools, MCP servers, external services) and the tool -> server links."""
 
 from __future__ import annotations
 
-from bisect import bisect_left, insort
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 from uuid import UUID
 
-from ai_agent.domain.models import Agent, ExternalService, MCPServer, Tool, utc_now
+from ai_agent.domain.models import Agent, DomainModel, ExternalService, MCPServer, Tool, utc_now
+from ai_agent.infrastructure.database.catalog import (
+    AGENTS,
+    EXTERNAL_SERVICES,
+    MCP_SERVERS,
+    TOOLS,
+    CatalogKind,
+)
 from ai_agent.infrastructure.database.copies import clone
 from ai_agent.infrastructure.database.errors import DuplicateError, NotFoundError
+from ai_agent.infrastructure.database.memory._sessions import SortedKeys
 
-__all__ = ["Catalog", "SortedKeys"]
+__all__ = ["Catalog", "Catalogs", "ToolLinks"]
 
-K = TypeVar("K", bound=tuple[Any, ...])
 E = TypeVar("E", Agent, Tool, MCPServer, ExternalService)
-
-
-class SortedKeys(Generic[K]):
-    """Keys kept in ascending order; pages cost what they return.
-
-    Inserting and removing are a binary search plus one ``memmove`` of a list of pointers,
-    which stays cheap into the hundreds of thousands of keys.
-    """
-
-    __slots__ = ("_keys",)
-
-    def __init__(self) -> None:
-        self._keys: list[K] = []
-
-    def __len__(self) -> int:
-        return len(self._keys)
-
-    def add(self, key: K) -> None:
-        keys = self._keys
-        if not keys or keys[-1] < key:  # the usual case: the newest activity sorts last
-            keys.append(key)
-        else:
-            insort(keys, key)
-
-    def discard(self, key: K) -> None:
-        keys = self._keys
-        index = bisect_left(keys, key)
-        if index < len(keys) and keys[index] == key:
-            del keys[index]
-
-    def replace(self, old: K, new: K) -> None:
-        keys = self._keys
-        # The usual case: the most recently active session gets newer still.
-        if keys and keys[-1] is old and (len(keys) == 1 or keys[-2] < new) and old < new:
-            keys[-1] = new
-        else:
-            self.discard(old)
-            self.add(new)
-
-    def ascending(self, limit: int, offset: int) -> list[K]:
-        return self._keys[offset : offset + limit]
-
-    def descending(self, limit: int, offset: int) -> list[K]:
-        stop = len(self._keys) - offset
-        if stop <= 0:
-            return []
-        return self._keys[max(0, stop - limit) : stop][::-1]
+M = TypeVar("M", bound=DomainModel)
 
 
 def _order_key(item: Agent | Tool | MCPServer | ExternalService) -> tuple[str, UUID]:
@@ -132,6 +92,9 @@ class Catalog(Generic[E]):
         self._index(stored)
         return clone(stored)
 
+    def delete(self, item_id: UUID) -> bool:
+        return self.remove(item_id) is not None
+
     def remove(self, item_id: UUID) -> E | None:
         item = self.items.pop(item_id, None)
         if item is not None:
@@ -152,3 +115,87 @@ class Catalog(Generic[E]):
         self._enabled.discard(key)
         if self._unique_names:
             del self._by_name[item.name]
+
+
+class ToolLinks:
+    """Tools that point at MCP servers: the server must exist, and deleting it unlinks them."""
+
+    def __init__(self, tools: Catalog[Tool], servers: Catalog[MCPServer]) -> None:
+        self.tools = tools
+        self.servers = servers
+        self.by_server: dict[UUID, set[UUID]] = {}
+
+    def create_tool(self, tool: Tool) -> Tool:
+        self.tools.check_new(tool)
+        self._check_server(tool)
+        self._link(tool)
+        return self.tools.store(tool)
+
+    def update_tool(self, tool: Tool) -> Tool:
+        previous = self.tools.check_existing(tool)
+        self._check_server(tool)
+        self._unlink(previous)
+        self._link(tool)
+        return self.tools.store(tool)
+
+    def delete_tool(self, tool_id: UUID) -> bool:
+        tool = self.tools.remove(tool_id)
+        if tool is None:
+            return False
+        self._unlink(tool)
+        return True
+
+    def delete_server(self, server_id: UUID) -> bool:
+        if self.servers.remove(server_id) is None:
+            return False
+        for tool_id in self.by_server.pop(server_id, ()):
+            # Like SQL's ON DELETE SET NULL: the tool stays, its updated_at untouched.
+            self.tools.items[tool_id].__dict__["mcp_server_id"] = None
+        return True
+
+    def _check_server(self, tool: Tool) -> None:
+        if tool.mcp_server_id is not None and tool.mcp_server_id not in self.servers.items:
+            raise NotFoundError("MCP server", tool.mcp_server_id, f"(tool {tool.name!r})")
+
+    def _link(self, tool: Tool) -> None:
+        if tool.mcp_server_id is not None:
+            self.by_server.setdefault(tool.mcp_server_id, set()).add(tool.id)
+
+    def _unlink(self, tool: Tool) -> None:
+        if tool.mcp_server_id is None:
+            return
+        tools = self.by_server[tool.mcp_server_id]
+        tools.discard(tool.id)
+        if not tools:
+            del self.by_server[tool.mcp_server_id]
+
+
+class Catalogs:
+    """The four catalogs by kind; writes to tools and MCP servers go through their links."""
+
+    def __init__(self) -> None:
+        self.by_kind: dict[str, Catalog[Any]] = {
+            kind.name: Catalog(kind.entity, unique_names=kind is not EXTERNAL_SERVICES)
+            for kind in (AGENTS, TOOLS, MCP_SERVERS, EXTERNAL_SERVICES)
+        }
+        self.tool_links = ToolLinks(self.by_kind[TOOLS.name], self.by_kind[MCP_SERVERS.name])
+
+    def of(self, kind: CatalogKind[M]) -> Catalog[Any]:
+        return self.by_kind[kind.name]
+
+    def create(self, kind: CatalogKind[M], entry: M) -> M:
+        if kind is TOOLS:
+            return cast(M, self.tool_links.create_tool(cast(Tool, entry)))
+        return cast(M, self.of(kind).create(entry))
+
+    def update(self, kind: CatalogKind[M], entry: M) -> M:
+        if kind is TOOLS:
+            return cast(M, self.tool_links.update_tool(cast(Tool, entry)))
+        return cast(M, self.of(kind).update(entry))
+
+    def delete(self, kind: CatalogKind[M], entry_id: UUID) -> bool:
+        if kind is TOOLS:
+            return self.tool_links.delete_tool(entry_id)
+        if kind is MCP_SERVERS:
+            return self.tool_links.delete_server(entry_id)
+        return self.of(kind).delete(entry_id)

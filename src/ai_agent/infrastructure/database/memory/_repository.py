@@ -1,20 +1,33 @@
-"""``InMemoryRepository``: the contract over plain dictionaries and sorted key lists."""
+"""``InMemoryRepository``: the contract hooks, wired to the stores of the family modules."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
-from ai_agent.domain.models import Agent, ExternalService, MCPServer, Message, Session, Tool
+from ai_agent.domain.models import DomainModel, Message, Session
 from ai_agent.infrastructure.database.base import BaseRepository
-from ai_agent.infrastructure.database.copies import copy_json
-from ai_agent.infrastructure.database.errors import NotFoundError
-from ai_agent.infrastructure.database.memory._catalog import Catalog
-from ai_agent.infrastructure.database.memory._conversations import Conversations
+from ai_agent.infrastructure.database.catalog import CatalogKind
+from ai_agent.infrastructure.database.memory._catalog import Catalogs
+from ai_agent.infrastructure.database.memory._maintenance import (
+    count_inactive_sessions,
+    long_sessions,
+    prune_sessions,
+    trim_messages,
+)
+from ai_agent.infrastructure.database.memory._messages import MessageStore
+from ai_agent.infrastructure.database.memory._sessions import SessionStore
+from ai_agent.infrastructure.database.memory._states import (
+    ScopedStates,
+    append_message_with_state,
+    create_session_with_state,
+)
 from ai_agent.infrastructure.database.states import StateDeltas, StatefulAppend
 
 __all__ = ["InMemoryRepository"]
+
+M = TypeVar("M", bound=DomainModel)
 
 
 class InMemoryRepository(BaseRepository):
@@ -29,15 +42,10 @@ class InMemoryRepository(BaseRepository):
 
     def __init__(self) -> None:
         super().__init__()
-        self._conversations = Conversations()
-        self._agents: Catalog[Agent] = Catalog("agent", unique_names=True)
-        self._tools: Catalog[Tool] = Catalog("tool", unique_names=True)
-        self._mcp_servers: Catalog[MCPServer] = Catalog("MCP server", unique_names=True)
-        self._external_services: Catalog[ExternalService] = Catalog(
-            "external service", unique_names=False
-        )
-        self._tools_by_server: dict[UUID, set[UUID]] = {}
-        self._states: dict[str, dict[str, Any]] = {}  # scope -> key -> JSON value
+        self._sessions = SessionStore()
+        self._messages = MessageStore(self._sessions)
+        self._states = ScopedStates()
+        self._catalogs = Catalogs()
 
     async def _connect(self) -> None:
         return None
@@ -48,194 +56,102 @@ class InMemoryRepository(BaseRepository):
     async def _ping(self) -> bool:
         return True
 
-    # -- sessions and messages ---------------------------------------------------------------
+    # -- sessions ----------------------------------------------------------------------------
 
     async def _create_session(self, session: Session) -> Session:
-        return self._conversations.create_session(session)
+        return self._sessions.create(session)
 
     async def _get_session(self, session_id: UUID) -> Session | None:
-        return self._conversations.get_session(session_id)
+        return self._sessions.get(session_id)
 
     async def _list_sessions(self, user_id: str | None, limit: int, offset: int) -> list[Session]:
-        return self._conversations.list_sessions(user_id, limit, offset)
+        return self._sessions.page(user_id, limit, offset)
 
     async def _update_session(self, session: Session) -> Session:
-        return self._conversations.update_session(session)
+        return self._sessions.update(session)
 
     async def _delete_session(self, session_id: UUID) -> bool:
-        return self._conversations.delete_session(session_id)
+        self._messages.drop_thread(session_id)
+        return self._sessions.remove(session_id)
+
+    # -- messages ----------------------------------------------------------------------------
 
     async def _create_message(self, message: Message) -> Message:
-        return self._conversations.create_message(message)
+        return self._messages.create(message)
 
     async def _create_messages(self, messages: list[Message]) -> list[Message]:
-        return self._conversations.create_messages(messages)
+        return self._messages.create_many(messages)
 
     async def _get_message(self, message_id: UUID) -> Message | None:
-        return self._conversations.get_message(message_id)
+        return self._messages.get(message_id)
 
     async def _get_messages_by_session(
         self, session_id: UUID, limit: int, offset: int
     ) -> list[Message]:
-        return self._conversations.get_messages(session_id, limit, offset)
+        return self._messages.by_session(session_id, limit, offset)
 
     async def _get_recent_messages(self, session_id: UUID, limit: int) -> list[Message]:
-        return self._conversations.get_recent_messages(session_id, limit)
+        return self._messages.recent(session_id, limit)
 
     async def _update_message(self, message: Message) -> Message:
-        return self._conversations.update_message(message)
+        return self._messages.update(message)
 
     async def _delete_message(self, message_id: UUID) -> bool:
-        return self._conversations.delete_message(message_id)
+        return self._messages.delete(message_id)
 
     async def _pop_message(self, session_id: UUID) -> Message | None:
-        return self._conversations.pop_message(session_id)
+        return self._messages.pop(session_id)
 
     async def _clear_messages(self, session_id: UUID) -> int:
-        return self._conversations.clear_messages(session_id)
+        return self._messages.clear(session_id)
 
     async def _message_page(
         self, session_id: UUID, after: int, limit: int
     ) -> tuple[list[Message], int]:
-        return self._conversations.message_page(session_id, after, limit)
+        return self._messages.page_after(session_id, after, limit)
 
-    # -- scoped state -----------------------------------------------------------------------
+    # -- scoped state ------------------------------------------------------------------------
 
     async def _get_states(self, scopes: list[str]) -> dict[str, dict[str, Any]]:
-        stored = self._states
-        return {scope: copy_json(stored[scope]) for scope in scopes if scope in stored}
+        return self._states.get(scopes)
 
     async def _create_session_with_state(self, session: Session, state: StateDeltas) -> Session:
-        created = self._conversations.create_session(session)
-        self._merge_states(state)
-        return created
+        return create_session_with_state(self._sessions, self._states, session, state)
 
     async def _append_message_with_state(self, append: StatefulAppend) -> Message | None:
-        message, state, session_state, if_last_activity = append
-        conversations = self._conversations
-        stored = conversations.append_with_state(message, session_state, if_last_activity)
-        if stored is not None:
-            self._merge_states(state)
-        return stored
+        return append_message_with_state(self._messages, self._states, append)
 
-    def _merge_states(self, state: StateDeltas) -> None:
-        for scope, delta in state.items():  # the deltas are the repository's own copies
-            self._states.setdefault(scope, {}).update(delta)
+    # -- retention ---------------------------------------------------------------------------
 
     async def _prune_sessions(self, cutoff: datetime, limit: int) -> tuple[int, int]:
-        return self._conversations.prune_sessions(cutoff, limit)
+        return prune_sessions(self._sessions, self._messages, cutoff, limit)
 
     async def _count_inactive_sessions(self, cutoff: datetime) -> tuple[int, int]:
-        return self._conversations.count_inactive_sessions(cutoff)
+        return count_inactive_sessions(self._sessions, cutoff)
 
     async def _trim_messages(self, session_id: UUID, keep: int, limit: int) -> int:
-        return self._conversations.trim_messages(session_id, keep, limit)
+        return trim_messages(self._messages, session_id, keep, limit)
 
     async def _long_sessions(
         self, more_than: int, after: UUID | None, limit: int
     ) -> list[tuple[UUID, int]]:
-        return self._conversations.long_sessions(more_than, after, limit)
+        return long_sessions(self._sessions, more_than, after, limit)
 
-    # -- agents ------------------------------------------------------------------------------
+    # -- catalog -------------------------------------------------------------------------------
 
-    async def _create_agent(self, agent: Agent) -> Agent:
-        return self._agents.create(agent)
+    async def _create_entry(self, kind: CatalogKind[M], entry: M) -> M:
+        return self._catalogs.create(kind, entry)
 
-    async def _get_agent(self, agent_id: UUID) -> Agent | None:
-        return self._agents.get(agent_id)
+    async def _get_entry(self, kind: CatalogKind[M], entry_id: UUID) -> M | None:
+        return cast("M | None", self._catalogs.of(kind).get(entry_id))
 
-    async def _list_agents(self, limit: int, offset: int) -> list[Agent]:
-        return self._agents.page(False, limit, offset)
+    async def _list_entries(
+        self, kind: CatalogKind[M], enabled_only: bool, limit: int, offset: int
+    ) -> list[M]:
+        return cast("list[M]", self._catalogs.of(kind).page(enabled_only, limit, offset))
 
-    async def _update_agent(self, agent: Agent) -> Agent:
-        return self._agents.update(agent)
+    async def _update_entry(self, kind: CatalogKind[M], entry: M) -> M:
+        return self._catalogs.update(kind, entry)
 
-    async def _delete_agent(self, agent_id: UUID) -> bool:
-        return self._agents.remove(agent_id) is not None
-
-    # -- tools -------------------------------------------------------------------------------
-
-    async def _create_tool(self, tool: Tool) -> Tool:
-        self._tools.check_new(tool)
-        self._check_server(tool)
-        self._link_server(tool)
-        return self._tools.store(tool)
-
-    async def _get_tool(self, tool_id: UUID) -> Tool | None:
-        return self._tools.get(tool_id)
-
-    async def _list_tools(self, enabled_only: bool, limit: int, offset: int) -> list[Tool]:
-        return self._tools.page(enabled_only, limit, offset)
-
-    async def _update_tool(self, tool: Tool) -> Tool:
-        previous = self._tools.check_existing(tool)
-        self._check_server(tool)
-        self._unlink_server(previous)
-        self._link_server(tool)
-        return self._tools.store(tool)
-
-    async def _delete_tool(self, tool_id: UUID) -> bool:
-        tool = self._tools.remove(tool_id)
-        if tool is None:
-            return False
-        self._unlink_server(tool)
-        return True
-
-    def _check_server(self, tool: Tool) -> None:
-        if tool.mcp_server_id is not None and tool.mcp_server_id not in self._mcp_servers.items:
-            raise NotFoundError("MCP server", tool.mcp_server_id, f"(tool {tool.name!r})")
-
-    def _link_server(self, tool: Tool) -> None:
-        if tool.mcp_server_id is not None:
-            self._tools_by_server.setdefault(tool.mcp_server_id, set()).add(tool.id)
-
-    def _unlink_server(self, tool: Tool) -> None:
-        if tool.mcp_server_id is None:
-            return
-        tools = self._tools_by_server[tool.mcp_server_id]
-        tools.discard(tool.id)
-        if not tools:
-            del self._tools_by_server[tool.mcp_server_id]
-
-    # -- MCP servers -------------------------------------------------------------------------
-
-    async def _create_mcp_server(self, server: MCPServer) -> MCPServer:
-        return self._mcp_servers.create(server)
-
-    async def _get_mcp_server(self, server_id: UUID) -> MCPServer | None:
-        return self._mcp_servers.get(server_id)
-
-    async def _list_mcp_servers(
-        self, enabled_only: bool, limit: int, offset: int
-    ) -> list[MCPServer]:
-        return self._mcp_servers.page(enabled_only, limit, offset)
-
-    async def _update_mcp_server(self, server: MCPServer) -> MCPServer:
-        return self._mcp_servers.update(server)
-
-    async def _delete_mcp_server(self, server_id: UUID) -> bool:
-        if self._mcp_servers.remove(server_id) is None:
-            return False
-        for tool_id in self._tools_by_server.pop(server_id, ()):
-            # Like SQL's ON DELETE SET NULL: the tool stays, its updated_at untouched.
-            self._tools.items[tool_id].__dict__["mcp_server_id"] = None
-        return True
-
-    # -- external services -------------------------------------------------------------------
-
-    async def _create_external_service(self, service: ExternalService) -> ExternalService:
-        return self._external_services.create(service)
-
-    async def _get_external_service(self, service_id: UUID) -> ExternalService | None:
-        return self._external_services.get(service_id)
-
-    async def _list_external_services(
-        self, enabled_only: bool, limit: int, offset: int
-    ) -> list[ExternalService]:
-        return self._external_services.page(enabled_only, limit, offset)
-
-    async def _update_external_service(self, service: ExternalService) -> ExternalService:
-        return self._external_services.update(service)
-
-    async def _delete_external_service(self, service_id: UUID) -> bool:
-        return self._external_services.remove(service_id) is not None
+    async def _delete_entry(self, kind: CatalogKind[M], entry_id: UUID) -> bool:
+        return self._catalogs.delete(kind, entry_id)

@@ -21,11 +21,12 @@ Usage::
                 )
         await repository.delete_session(session.id)    # and its messages
 
-Layout: :mod:`.repository` (the class), :mod:`.queries` (every statement), :mod:`.codec`
-(rows <-> models, JSON), :mod:`.pool` (pool options, which connection a call runs on,
-transactions) and :mod:`.driver_errors` (asyncpg errors -> the error tree, in one place).
+Layout: ``_repository`` (the class), ``_sessions``, ``_messages``, ``_catalog``, ``_states``,
+``_maintenance`` (the operations), ``_queries`` (every statement), ``_codec`` (rows <->
+models, JSON, ids), ``_connection`` (the pool, transactions) and ``_errors`` (asyncpg errors
+-> the error tree, in one place).
 """
 
-from ai_agent.infrastructure.database.postgresql.repository import PostgreSQLRepository
+from ai_agent.infrastructure.database.postgresql._repository import PostgreSQLRepository
 
 __all__ = ["PostgreSQLRepository"]

@@ -18,7 +18,7 @@ Usage::
 client=...)`` uses a client of yours (built with ``decode_responses=True``), which the
 repository never closes.
 
-Layout (``keys.py`` has every key): a session, its messages (one hash), their insertion order
+Layout (``_keys.py`` has every key): a session, its messages (one hash), their insertion order
 (a sorted set scored by a per-session sequence) and their reply links share the session's
 ``{sid}`` hash slot. Sessions are listed from sorted sets scored by ``last_activity`` in epoch
 microseconds (exact in a double until the year 2255; equal scores list by id descending,
@@ -75,11 +75,15 @@ Redis does not roll a script back when a command inside it fails at run time, so
 script validates everything before its first write; only an unexpected server-side failure
 (a key of the wrong type written by someone else, out of memory) could stop one midway.
 
-Connection policy (blocking pool, timeouts, one short retry): see ``client.py``.
+Modules, the same in every backend: ``_repository`` (the class, one method per contract
+hook), ``_sessions``, ``_messages``, ``_catalog``, ``_states``, ``_maintenance`` (the
+operations), ``_codec`` (models <-> stored values), ``_keys`` (the key layout),
+``_queries`` (the Lua scripts of ``lua/``), ``_connection`` (client, pool policy,
+scripts' invocation) and ``_errors`` (redis-py errors -> the error tree).
 """
 
 from __future__ import annotations
 
-from ai_agent.infrastructure.database.redis.repository import RedisRepository
+from ai_agent.infrastructure.database.redis._repository import RedisRepository
 
 __all__ = ["RedisRepository"]

@@ -23,7 +23,7 @@ Usage::
         print(stored.message_count if stored else None)   # 2
 
 Durability: ``synchronous=FULL`` by default, so a commit reaches the disk before the call
-returns and survives a power loss; ``synchronous="NORMAL"`` is several times faster per
+returns and survives a power loss; ``synchronous="NORMAL"`` is faster per
 commit and still survives a crash of the process, but may lose the last commits when the
 machine loses power. Writers wait up to ``busy_timeout`` seconds (default 5) for another
 process's write lock, then fail with ``ConflictError``.
@@ -31,13 +31,6 @@ process's write lock, then fail with ``ConflictError``.
 
 from __future__ import annotations
 
-from ai_agent.infrastructure.database.sqlite._catalogue import CatalogueStore
-from ai_agent.infrastructure.database.sqlite._conversations import ConversationStore
-from ai_agent.infrastructure.database.sqlite._maintenance import MaintenanceStore
-from ai_agent.infrastructure.database.sqlite._states import StateStore
+from ai_agent.infrastructure.database.sqlite._repository import SQLiteRepository
 
 __all__ = ["SQLiteRepository"]
-
-
-class SQLiteRepository(ConversationStore, CatalogueStore, MaintenanceStore, StateStore):
-    """The repository contract on a SQLite file; see the package docstring."""

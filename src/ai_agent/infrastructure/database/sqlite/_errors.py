@@ -27,9 +27,9 @@ from ai_agent.infrastructure.database.errors import (
     RepositoryError,
     RepositoryValidationError,
 )
-from ai_agent.infrastructure.database.sqlite._rows import entity_name
+from ai_agent.infrastructure.database.sqlite._codec import entity_name
 
-__all__ = ["translate"]
+__all__ = ["translate_error"]
 
 _UNUSABLE = (
     "SQLITE_CANTOPEN",
@@ -49,7 +49,7 @@ _REFERENCES: dict[type[DomainModel], tuple[str, str]] = {
 }
 
 
-def translate(
+def translate_error(
     exc: BaseException, where: str, subject: DomainModel | None = None
 ) -> RepositoryError | None:
     """Map a driver exception to the error tree; ``None`` when it is not a driver error.

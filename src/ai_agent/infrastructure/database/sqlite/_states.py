@@ -11,75 +11,74 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import aiosqlite
+
 from ai_agent.domain.models import Message, Session, utc_now
 from ai_agent.infrastructure.database.errors import DuplicateError, NotFoundError
-from ai_agent.infrastructure.database.sqlite._conversations import (
-    _INSERT_MESSAGE,
-    _TOUCH_SESSION,
+from ai_agent.infrastructure.database.sqlite import _queries as sql
+from ai_agent.infrastructure.database.sqlite._codec import MESSAGES, to_json, to_micros
+from ai_agent.infrastructure.database.sqlite._connection import SQLiteConnection
+from ai_agent.infrastructure.database.sqlite._messages import (
+    insert_message,
+    parent_not_found,
+    touch_session,
 )
-from ai_agent.infrastructure.database.sqlite._core import SQLiteCore
-from ai_agent.infrastructure.database.sqlite._rows import MESSAGES, SESSIONS, to_json, to_micros
+from ai_agent.infrastructure.database.sqlite._sessions import insert_session
 from ai_agent.infrastructure.database.states import StateDeltas, StatefulAppend, merge_session_state
 
-__all__ = ["StateStore"]
-
-_GET_STATES = "SELECT scope, key, value FROM states WHERE scope IN (SELECT value FROM json_each(?))"
-_MERGE = (
-    "INSERT INTO states (scope, key, value) VALUES (?, ?, ?) "
-    "ON CONFLICT (scope, key) DO UPDATE SET value = excluded.value"
-)
-_SESSION_ROW = "SELECT last_activity, metadata FROM sessions WHERE id = ?"
-_MESSAGE_EXISTS = "SELECT 1 FROM messages WHERE id = ?"
-_PARENT_EXISTS = "SELECT 1 FROM messages WHERE id = ? AND session_id = ?"
-_SET_METADATA = "UPDATE sessions SET metadata = ?, updated_at = ? WHERE id = ?"
+__all__ = ["append_message_with_state", "create_session_with_state", "get_states"]
 
 
-class StateStore(SQLiteCore):
-    """The scoped-state operations of ``SQLiteRepository``."""
+async def get_states(connection: SQLiteConnection, scopes: list[str]) -> dict[str, dict[str, Any]]:
+    states: dict[str, dict[str, Any]] = {}
+    for scope, key, value in await connection.fetch(sql.GET_STATES, (to_json(scopes),)):
+        states.setdefault(scope, {})[key] = json.loads(value)
+    return states
 
-    async def _get_states(self, scopes: list[str]) -> dict[str, dict[str, Any]]:
-        async with self._reading() as connection:
-            rows = await connection.execute_fetchall(_GET_STATES, (to_json(scopes),))
-        states: dict[str, dict[str, Any]] = {}
-        for scope, key, value in rows:
-            states.setdefault(scope, {})[key] = json.loads(value)
-        return states
 
-    async def _create_session_with_state(self, session: Session, state: StateDeltas) -> Session:
-        session.message_count = 0
-        async with self._writing(session) as connection:
-            await connection.execute(SESSIONS.insert_sql, SESSIONS.to_row(session))
-            await connection.executemany(_MERGE, _rows(state))
-        return session  # the repository's own copy: BaseRepository detached it
+async def create_session_with_state(
+    connection: SQLiteConnection, session: Session, state: StateDeltas
+) -> Session:
+    async with connection.writing(session) as db:
+        await insert_session(db, session)
+        await db.executemany(sql.MERGE_STATE, _rows(state))
+    return session  # the repository's own copy: BaseRepository detached it
 
-    async def _append_message_with_state(self, append: StatefulAppend) -> Message | None:
-        message, state, session_state, if_last_activity = append
-        row = MESSAGES.to_row(message)
-        sid = row["session_id"]
-        async with self._writing(message) as connection:
-            found = list(await connection.execute_fetchall(_SESSION_ROW, (sid,)))
-            if not found:
-                raise NotFoundError("session", message.session_id)
-            if list(await connection.execute_fetchall(_MESSAGE_EXISTS, (row["id"],))):
-                raise DuplicateError("message", "id", message.id)
-            parent = row["parent_message_id"]
-            if parent is not None and not list(
-                await connection.execute_fetchall(_PARENT_EXISTS, (parent, sid))
-            ):
-                raise NotFoundError("message", str(parent), f"in session {sid}")
-            activity, metadata = found[0]
-            if if_last_activity is not None and activity > to_micros(if_last_activity):
-                return None
-            if session_state:
-                merged = merge_session_state(json.loads(metadata), session_state)
-                await connection.execute(
-                    _SET_METADATA, (to_json(merged), to_micros(utc_now()), sid)
-                )
-            touch = {"added": 1, "latest": row["created_at"], "session_id": sid}
-            await connection.execute(_TOUCH_SESSION, touch)
-            await connection.execute(_INSERT_MESSAGE, row)
-            await connection.executemany(_MERGE, _rows(state))
-        return message
+
+async def append_message_with_state(
+    connection: SQLiteConnection, append: StatefulAppend
+) -> Message | None:
+    message, state, session_state, if_last_activity = append
+    row = MESSAGES.to_row(message)
+    async with connection.writing(message) as db:
+        activity, metadata = await _checked_session(db, message, row)
+        if if_last_activity is not None and activity > to_micros(if_last_activity):
+            return None
+        if session_state:
+            merged = merge_session_state(json.loads(metadata), session_state)
+            parameters = (to_json(merged), to_micros(utc_now()), row["session_id"])
+            await db.execute(sql.SET_METADATA, parameters)
+        await touch_session(db, row)
+        await insert_message(db, row)
+        await db.executemany(sql.MERGE_STATE, _rows(state))
+    return message
+
+
+async def _checked_session(
+    db: aiosqlite.Connection, message: Message, row: dict[str, Any]
+) -> tuple[int, str]:
+    """The session's last activity and metadata, once the message may be appended to it."""
+    sid = row["session_id"]
+    found = list(await db.execute_fetchall(sql.SESSION_ACTIVITY, (sid,)))
+    if not found:
+        raise NotFoundError("session", message.session_id)
+    if list(await db.execute_fetchall(sql.MESSAGE_EXISTS, (row["id"],))):
+        raise DuplicateError("message", "id", message.id)
+    parent = row["parent_message_id"]
+    if parent is not None and not list(await db.execute_fetchall(sql.PARENT_EXISTS, (parent, sid))):
+        raise parent_not_found(message)
+    activity, metadata = found[0]
+    return activity, metadata
 
 
 def _rows(state: StateDeltas) -> list[tuple[str, str, str]]:

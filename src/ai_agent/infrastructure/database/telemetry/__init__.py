@@ -42,9 +42,9 @@ Events (structlog, see :mod:`._events`): ``repository.connected``,
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from ai_agent.infrastructure.database.exports import lazy_exports
 from ai_agent.infrastructure.database.telemetry._config import Telemetry
 from ai_agent.infrastructure.database.telemetry._events import HEALTH_LOGGER, event_logger, events
 from ai_agent.infrastructure.database.telemetry._measured import (
@@ -99,10 +99,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _LAZY, globals())

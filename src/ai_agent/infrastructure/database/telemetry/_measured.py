@@ -17,6 +17,7 @@ from time import perf_counter
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
 from ai_agent.infrastructure.database.contract import Repository
+from ai_agent.infrastructure.database.features import PROCESS_FLAGS, Features
 from ai_agent.infrastructure.database.telemetry._config import Telemetry
 
 if TYPE_CHECKING:
@@ -68,6 +69,8 @@ class Measured:
     """What records: the ``telemetry`` property, and what the gauges and spans read."""
 
     backend_name: ClassVar[str]
+    #: The flags this object consults (``detailed_metrics`` here); the factory may set it.
+    features: Features = PROCESS_FLAGS
     _telemetry: Telemetry = _DEFAULT
     _recorder: Recorder | None = None
     _spans: Spans | None = None
@@ -140,7 +143,8 @@ def measured(operation: str) -> Callable[[F], F]:
             except BaseException as exc:  # a cancelled call is an outcome too
                 recorder.failed(operation, perf_counter() - started, exc)
                 raise
-            recorder.succeeded(operation, perf_counter() - started, result)
+            elapsed = perf_counter() - started
+            recorder.succeeded(operation, elapsed, result, rows=self.features("detailed_metrics"))
             return result
 
         return cast(F, call)

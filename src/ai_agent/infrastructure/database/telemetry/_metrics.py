@@ -19,8 +19,6 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from ai_agent.config.feature_flags import is_enabled
-
 if TYPE_CHECKING:
     from ai_agent.infrastructure.database.telemetry._measured import Measured
 
@@ -43,8 +41,8 @@ POOL_CONNECTIONS = "ai_agent_repository_pool_connections"
 FAILOVER_ACTIVE = "ai_agent_repository_failover_active"
 JOURNAL_PENDING = "ai_agent_repository_journal_pending"
 
-#: Upper bounds (seconds): an in-memory call takes microseconds, a server round trip about a
-#: millisecond, so the buckets start well below Prometheus's default 5 ms.
+#: Upper bounds (seconds): in-memory calls and server round trips are both far quicker than
+#: Prometheus's default buckets resolve, so these start much lower.
 LATENCY_BUCKETS = (
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
     2.5, 5.0, 10.0,
@@ -132,19 +130,20 @@ class Recorder:
         self._failed: dict[tuple[str, str], tuple[Histogram, Counter]] = {}
         self._rows: dict[str, Histogram] = {}
 
-    def succeeded(self, operation: str, seconds: float, result: object) -> None:
+    def succeeded(self, operation: str, seconds: float, result: object, *, rows: bool) -> None:
+        """Record a call's latency, and with ``rows`` (``detailed_metrics``) its row count."""
         child = self._ok.get(operation)
         if child is None:
             child = self._instruments.duration.labels(self._backend, operation, "ok")
             self._ok[operation] = child
         child.observe(seconds)
-        if is_enabled("detailed_metrics"):
-            rows = self._rows.get(operation)
-            if rows is None:
-                rows = self._rows[operation] = self._instruments.rows.labels(
+        if rows:
+            counted = self._rows.get(operation)
+            if counted is None:
+                counted = self._rows[operation] = self._instruments.rows.labels(
                     self._backend, operation
                 )
-            rows.observe(rows_of(result))
+            counted.observe(rows_of(result))
 
     def failed(self, operation: str, seconds: float, error: BaseException) -> None:
         key = (operation, type(error).__name__)

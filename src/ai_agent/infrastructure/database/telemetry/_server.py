@@ -11,10 +11,11 @@ import socket
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from types import TracebackType
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
+
+from ai_agent.infrastructure.database.scoped import ClosesOnExit
 
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
@@ -26,7 +27,7 @@ __all__ = ["MetricsServer", "start_metrics_server"]
 
 
 @dataclass
-class MetricsServer:
+class MetricsServer(ClosesOnExit):
     """A running metrics endpoint; ``close()`` (or leaving a ``with`` block) stops it."""
 
     host: str
@@ -46,17 +47,6 @@ class MetricsServer:
             self._server.shutdown()
             self._thread.join()
         self._server.server_close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 class _QuietHandler(WSGIRequestHandler):

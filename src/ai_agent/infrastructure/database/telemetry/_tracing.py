@@ -67,7 +67,7 @@ class Spans:
         attributes = self._attributes.get(operation) or self._describe(operation, owner)
         recorder = owner._recorder
         span = _tracer.start_span(operation, kind=SpanKind.CLIENT, attributes=attributes)
-        # Made current by hand: start_as_current_span's context managers cost a fifth more.
+        # Made current by hand: cheaper than start_as_current_span's context managers.
         token = context.attach(trace.set_span_in_context(span))
         started = perf_counter()
         try:
@@ -81,7 +81,8 @@ class Spans:
             context.detach(token)
             span.end()
         if recorder is not None:
-            recorder.succeeded(operation, perf_counter() - started, result)
+            elapsed = perf_counter() - started
+            recorder.succeeded(operation, elapsed, result, rows=owner.features("detailed_metrics"))
         return result
 
     def _describe(self, operation: str, owner: Measured) -> dict[str, AttributeValue]:

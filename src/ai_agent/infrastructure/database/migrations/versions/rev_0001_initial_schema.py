@@ -16,7 +16,7 @@ the Unix epoch (UTC); JSON ``jsonb`` / ``TEXT``; names ``text COLLATE "C"`` / ``
 * ``ix_sessions_activity``       list_sessions() for all users
 * ``uq_messages_session_seq``    messages of a session in insertion order, and the last n
 * ``ix_messages_parent``         clearing replies when a message is deleted
-* ``uq_*_name`` / ``ix_*_enabled_name``  catalogue listings by name (all / enabled only)
+* ``uq_*_name`` / ``ix_*_enabled_name``  catalog listings by name (all / enabled only)
 """
 
 from collections.abc import Sequence
@@ -129,7 +129,7 @@ def _enabled_name_index(table: str) -> None:
     )
 
 
-def _create_catalogue() -> None:
+def _create_catalog() -> None:
     op.create_table(
         "agents",
         sa.Column("id", ID, primary_key=True),
@@ -199,7 +199,7 @@ def _create_catalogue() -> None:
 
 def upgrade() -> None:
     _create_sessions_and_messages(op.get_bind().dialect.name)
-    _create_catalogue()
+    _create_catalog()
 
 
 def downgrade() -> None:

@@ -10,8 +10,7 @@ redis.call('HDEL', RECORDS, id)
 if RECORDS == SERVERS then
   local tools = redis.call('HGET', LINKS, id)
   if tools then
-    for i = 1, #tools, ID_LEN do
-      local tool = tools:sub(i, i + ID_LEN - 1)
+    for tool in each_id(tools) do
       local frame = redis.call('HGET', TOOLS, tool)
       if frame then
         local created, _, tool_name, body = parse_frame(frame)

@@ -2,8 +2,7 @@
 -- per message, in list order: sid, mid, created (µs), parent ('' for none), JSON body.
 -- Validates the whole batch before writing anything, so a failure stores nothing.
 -- Each session hash is read once (HMGET) and written once (HSET): the counters and
--- last_activity are kept in Lua meanwhile (the script runs atomically), which saves the
--- EXISTS, HINCRBY x2, HGET/HSET activity and state re-reads of one call per field.
+-- last_activity are kept in Lua meanwhile (the script runs atomically).
 local CHECK_ONLY, SUFFIX, FIRST = ARGV[2] == '1', ARGV[3], 4
 local count = (#ARGV - FIRST + 1) / 5
 
@@ -13,7 +12,7 @@ local seen, states, order = {}, {}, {}
 local claimed, fresh = {}, {}  -- pointer keys this call created; message ids they point
 
 -- Single server: claim the message's pointer (SET NX GET: the duplicate check and the
--- write in one call, where GET then SET took two); a pointer already there is checked
+-- write in one call); a pointer already there is checked
 -- (another session that holds the message: a duplicate) and rewritten below. On a
 -- cluster the caller claims pointers before calling. Returns true for a duplicate.
 local function claim(mid, sid)

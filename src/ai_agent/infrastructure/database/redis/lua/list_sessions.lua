@@ -1,8 +1,8 @@
 -- list_sessions, single server only (it reads session hashes of other slots): KEYS[1] an
 -- index (every session, or one user's); ARGV[1] start, [2] stop (ranks, newest first).
--- T_SESSION comes from the constants scripts.py renders in front. Replies, per entry, the
--- fields of codec.SESSION_FIELDS (doc, created, activity, count, user): one round trip
--- where ZREVRANGE and a pipeline of HMGETs took two. A live session's doc holds its id, so
+-- T_SESSION comes from the constants _queries.py renders in front. Replies, per entry, the
+-- fields of _codec.SESSION_FIELDS (doc, created, activity, count, user), in one round
+-- trip. A live session's doc holds its id, so
 -- neither id nor score is sent back for it; a gone session (its index entry outlived it)
 -- replies false, then its id where `created` would be, so the caller can drop the entry.
 local ids = redis.call('ZREVRANGE', KEYS[1], ARGV[1], ARGV[2])

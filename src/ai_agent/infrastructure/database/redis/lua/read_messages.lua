@@ -1,6 +1,6 @@
 -- read_messages: KEYS[1] order, KEYS[2] messages; ARGV[1] start, [2] stop, [3] '1' = newest
 -- first. Replies the frames, in order, in one round trip (a frame's JSON holds its id, so
--- the ids are not sent back: half the reply to parse).
+-- the ids are not sent back).
 local ids
 if ARGV[3] == '1' then
   ids = redis.call('ZREVRANGE', KEYS[1], ARGV[1], ARGV[2])

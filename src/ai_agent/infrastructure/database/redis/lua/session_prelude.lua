@@ -1,16 +1,15 @@
--- Shared head of every session script (scripts.py prepends it, after the constants of one
--- repository, rendered into the source at load time so no call sends them):
+-- Shared head of every session script (_queries.py prepends it, after the constants of one
+-- repository, rendered into the source at load time so no call sends them, and
+-- id_lists.lua):
 -- SINGLE  true on a single server: the script then also maintains the cross-slot keys
 --         (session indexes, message pointers), which it derives from the templates below;
 --         on a cluster it touches only the session's own slot and returns what the caller
 --         needs to finish the cross-slot part.
 -- TTL     session TTL in seconds (0 = never expire);
 -- T_SESSION, T_MESSAGES, T_ORDER, T_REPLIES, T_POINTER, T_USER: key templates, K_SESSIONS
---         the global index (keys.py: KeySpace.templates).
+--         the global index (_keys.py: KeySpace.templates).
 -- ARGV[1] now in seconds; operation arguments from ARGV[2].
 local NOW = tonumber(ARGV[1])
-local NUL = '\0'
-local ID_LEN = 36  -- canonical UUID strings: fixed width, so id lists need no separator
 
 local function key(template, id)
   return string.format(template, id)
@@ -47,25 +46,9 @@ local function with_parent(frame, parent)
   return created .. NUL .. parent .. NUL .. body
 end
 
-local function add_reply(sid, parent, mid)
-  if parent == '' then return end
-  local k = key(T_REPLIES, sid)
-  redis.call('HSET', k, parent, (redis.call('HGET', k, parent) or '') .. mid)
-end
+local function add_reply(sid, parent, mid) append_id(key(T_REPLIES, sid), parent, mid) end
 
-local function remove_reply(sid, parent, mid)
-  if parent == '' then return end
-  local k = key(T_REPLIES, sid)
-  local ids = redis.call('HGET', k, parent)
-  if not ids then return end
-  for i = 1, #ids, ID_LEN do
-    if ids:sub(i, i + ID_LEN - 1) == mid then
-      ids = ids:sub(1, i - 1) .. ids:sub(i + ID_LEN)
-      break
-    end
-  end
-  if ids == '' then redis.call('HDEL', k, parent) else redis.call('HSET', k, parent, ids) end
-end
+local function remove_reply(sid, parent, mid) remove_id(key(T_REPLIES, sid), parent, mid) end
 
 -- Remove message `mid` (stored as `frame`) from session `sid`: its entries, its link to
 -- its parent, the parent of each of its replies (they keep existing), one off the count.
@@ -76,8 +59,7 @@ local function remove_message(sid, mid, frame)
   local replies_key = key(T_REPLIES, sid)
   local replies = redis.call('HGET', replies_key, mid)
   if replies then
-    for i = 1, #replies, ID_LEN do
-      local reply_id = replies:sub(i, i + ID_LEN - 1)
+    for reply_id in each_id(replies) do
       local reply = redis.call('HGET', messages, reply_id)
       if reply then redis.call('HSET', messages, reply_id, with_parent(reply, '')) end
     end
