@@ -36,9 +36,9 @@ def trim_messages(messages: MessageStore, session_id: UUID, keep: int, limit: in
     thread = messages.threads.get(session_id)
     if thread is None:
         return 0
-    doomed = thread.ids[: max(0, min(limit, len(thread.ids) - keep))]
-    for message_id in doomed:
-        messages.delete(message_id)
+    doomed = thread.entries[: max(0, min(limit, len(thread.entries) - keep))]
+    for entry in doomed:
+        messages.delete(entry.id)
     return len(doomed)
 
 
