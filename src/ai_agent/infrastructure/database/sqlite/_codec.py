@@ -10,13 +10,13 @@ its model alone; which fields need converting is read from the model's annotatio
 from __future__ import annotations
 
 import json
-import sqlite3
-from collections.abc import Callable, Iterable, Mapping
+import re
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Any, Generic, TypeVar
-from uuid import UUID
+from uuid import UUID, SafeUUID
 
 from ai_agent.domain.models import (
     Agent,
@@ -29,6 +29,12 @@ from ai_agent.domain.models import (
 )
 from ai_agent.infrastructure.database.copies import construct, field_kinds
 
+_fast_loads: Callable[[str], Any]
+try:  # decodes JSON columns in a fraction of the standard library's time
+    from orjson import loads as _fast_loads
+except ImportError:  # pragma: no cover - without orjson, the standard library's decoder
+    _fast_loads = json.loads
+
 __all__ = [
     "AGENTS",
     "EXTERNAL_SERVICES",
@@ -39,16 +45,22 @@ __all__ = [
     "Row",
     "Table",
     "entity_name",
+    "from_json",
     "from_micros",
     "to_json",
     "to_micros",
 ]
 
 E = TypeVar("E", bound=DomainModel)
-Row = sqlite3.Row | Mapping[str, Any]
+Row = Sequence[Any]  # the columns of a table's SELECT list, in order (a tuple)
+Convert = Callable[[Any], Any]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
+_LONG_DIGITS = re.compile(r"\d{19}").search
+_UNKNOWN_SAFETY = SafeUUID.unknown  # an enum member: its lookup costs a descriptor call
+_new = object.__new__
+_setattr = object.__setattr__
 
 
 def to_micros(value: datetime) -> int:
@@ -57,7 +69,7 @@ def to_micros(value: datetime) -> int:
 
 
 def from_micros(value: int) -> datetime:
-    return _EPOCH + timedelta(microseconds=value)
+    return _EPOCH + timedelta(0, 0, value)  # positional: keywords cost a lookup per call
 
 
 def to_json(value: object) -> str:
@@ -65,16 +77,32 @@ def to_json(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
-def _to_column(value: object) -> object:
-    if isinstance(value, UUID):
-        return str(value)
-    if isinstance(value, datetime):
-        return to_micros(value)
-    if isinstance(value, dict | list):
-        return to_json(value)
-    if isinstance(value, Enum):
-        return value.value
+def from_json(text: str) -> Any:
+    # orjson reads an integer beyond 64 bits as a float; JSON allows any integer, and any
+    # with up to 18 digits fits. Longer runs of digits (in numbers or text) go the exact way.
+    if _LONG_DIGITS(text) is None:
+        return _fast_loads(text)
+    return json.loads(text)
+
+
+def _json_column(value: dict[str, Any] | list[Any]) -> str:
+    if not value:  # most metadata and tool calls are empty: no encoder call for those
+        return "{}" if isinstance(value, dict) else "[]"
+    return to_json(value)
+
+
+def _uuid(text: str) -> UUID:
+    """A ``UUID`` from its canonical text, built without ``UUID.__init__``'s parsing."""
+    if len(text) != 36:  # not the canonical form this backend writes: let UUID parse it
+        return UUID(text)
+    value = _new(UUID)
+    _setattr(value, "int", int(text.replace("-", ""), 16))
+    _setattr(value, "is_safe", _UNKNOWN_SAFETY)
     return value
+
+
+def _enum_value(value: Enum) -> Any:
+    return value.value
 
 
 @dataclass(frozen=True)
@@ -85,30 +113,35 @@ class Table(Generic[E]):
     model: type[E]
     entity: str  # how messages name one row: "MCP server 6f1c... not found"
     columns: tuple[str, ...] = field(init=False)
-    # Per column, what turns the stored value back into the field's type (None: as is).
-    _decoders: tuple[tuple[str, Callable[[Any], Any] | None], ...] = field(init=False)
+    # The columns whose stored value differs from the field's, and the conversion each way.
+    _encoders: tuple[tuple[str, Convert], ...] = field(init=False)
+    _decode: Callable[[Row], E] = field(init=False)
 
     def __post_init__(self) -> None:
-        decoders = [(name, _decoder(kind)) for name, kind in field_kinds(self.model).items()]
-        object.__setattr__(self, "columns", tuple(self.model.model_fields))
-        object.__setattr__(self, "_decoders", tuple(decoders))
+        kinds = field_kinds(self.model)
+        encoders = [(name, _encoder(kind)) for name, kind in kinds.items()]
+        _setattr(self, "columns", tuple(self.model.model_fields))
+        _setattr(self, "_encoders", tuple((n, c) for n, c in encoders if c is not None))
+        _setattr(self, "_decode", _row_decoder(self.model, kinds))
 
     def to_row(self, item: E) -> dict[str, object]:
         """Named parameters for ``item``, one per column."""
-        return {column: _to_column(getattr(item, column)) for column in self.columns}
+        fields = item.__dict__
+        row = {column: fields[column] for column in self.columns}
+        for column, encode in self._encoders:
+            value = row[column]
+            if value is not None:
+                row[column] = encode(value)
+        return row
 
     def from_row(self, row: Row) -> E:
-        """Build the model from a row selected with the table's columns.
+        """Build the model from a row selected with the table's columns, in their order.
 
         Rows hold only what a validated model wrote (the repository validates every write,
         and the schema's constraints keep it), so the values get their types back and the
         model is built without validating again (:func:`.construct`).
         """
-        values: dict[str, Any] = {}
-        for column, decode in self._decoders:
-            value = row[column]
-            values[column] = value if decode is None or value is None else decode(value)
-        return construct(self.model, values)
+        return self._decode(row)
 
     def from_rows(self, rows: Iterable[Row]) -> list[E]:
         return [self.from_row(row) for row in rows]
@@ -118,13 +151,58 @@ class Table(Generic[E]):
         return next((self.from_row(row) for row in rows), None)
 
 
-def _decoder(kind: type) -> Callable[[Any], Any] | None:
-    if kind is UUID or kind is bool or (isinstance(kind, type) and issubclass(kind, Enum)):
-        return kind
+def _encoder(kind: type) -> Convert | None:
+    if kind is UUID:
+        return UUID.__str__
+    if kind is datetime:
+        return to_micros
+    if kind is dict or kind is list:
+        return _json_column
+    if isinstance(kind, type) and issubclass(kind, Enum):
+        return _enum_value
+    return None  # str, int and bool: sqlite3 stores them as they are
+
+
+def _row_decoder(model: type[E], kinds: dict[str, type]) -> Callable[[Row], E]:
+    """One function per table that unpacks a row and builds the model in one expression.
+
+    Generated (as ``dataclasses`` generates ``__init__``) so that a row costs one call per
+    converted column and no loop or lookup per column. For messages it reads::
+
+        def decode(row):
+            c0, c1, ..., c8 = row
+            return construct(model, {'id': None if c0 is None else d0(c0), ..., 'content': c5})
+    """
+    scope: dict[str, Any] = {"construct": construct, "model": model}
+    names, items = [], []
+    for index, (column, kind) in enumerate(kinds.items()):
+        name, convert = f"c{index}", _decoder(kind)
+        names.append(name)
+        if convert is None:
+            items.append(f"{column!r}: {name}")
+        else:
+            scope[f"d{index}"] = convert
+            items.append(f"{column!r}: None if {name} is None else d{index}({name})")
+    source = (
+        f"def decode(row):\n    {', '.join(names)}, = row\n"
+        f"    return construct(model, {{{', '.join(items)}}})\n"
+    )
+    exec(source, scope)  # text built from the model's own field names, nothing else
+    decode: Callable[[Row], E] = scope["decode"]
+    return decode
+
+
+def _decoder(kind: type) -> Convert | None:
+    if kind is UUID:
+        return _uuid
     if kind is datetime:
         return from_micros
     if kind is dict or kind is list:
-        return json.loads
+        return from_json
+    if isinstance(kind, type) and issubclass(kind, Enum):
+        return {member.value: member for member in kind}.__getitem__
+    if kind is bool:
+        return bool
     return None
 
 

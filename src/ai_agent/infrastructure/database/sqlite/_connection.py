@@ -1,17 +1,18 @@
-"""The SQLite connection: opening it, its pragmas, the lock that makes it safe for tasks.
+"""The SQLite connections: opening them, their pragmas, the lock that makes them safe for tasks.
 
-One aiosqlite connection serves a repository. A single connection shares one transaction
-state, so every statement runs under one ``asyncio.Lock``: a task never sees another task's
-uncommitted rows and never lands inside another task's transaction. Nothing is lost by
-serialising: aiosqlite runs one call at a time on its worker thread anyway, and SQLite admits
-one writer at a time. Multi-statement writes run in ``BEGIN IMMEDIATE`` ... ``COMMIT``
-(``IMMEDIATE`` takes the file's write lock first, so other processes queue behind it for
-the busy timeout instead of failing half-way), and roll back on any error.
+One aiosqlite connection serves a repository's writes; every statement runs under one
+``asyncio.Lock``, so a task never sees another task's uncommitted rows nor lands inside its
+transaction (SQLite admits one writer at a time anyway). Multi-statement writes run in
+``BEGIN IMMEDIATE`` ... ``COMMIT`` (other processes queue behind the write lock for the busy
+timeout instead of failing half-way) and roll back on any error. Reads outside a transaction
+run, under the same lock, on a second, query-only connection on the event loop's thread: in
+WAL mode a read never waits for a writer, and its index walk costs less than decoding its
+rows, which runs on that thread anyway, while a hop to the worker thread costs more.
 
 ``transaction()`` holds the lock for a whole block. A context variable records the owning
-task, so statements inside the block run directly (each write inside a SAVEPOINT, so one
-failed call undoes only itself), nested blocks become SAVEPOINTs, and other tasks (including
-tasks the block starts) wait until the block ends.
+task, so statements inside the block run directly on the writer (each write inside a
+SAVEPOINT, so one failed call undoes only itself), nested blocks become SAVEPOINTs, and
+other tasks (including tasks the block starts) wait until the block ends.
 """
 
 from __future__ import annotations
@@ -19,13 +20,12 @@ from __future__ import annotations
 import asyncio
 import functools
 import sqlite3
-import threading
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, NoReturn
+from typing import Any, Literal, NoReturn, TypeVar, cast
 
 import aiosqlite
 
@@ -33,10 +33,19 @@ from ai_agent.domain.models import DomainModel
 from ai_agent.infrastructure.database.abandoned import Release
 from ai_agent.infrastructure.database.errors import RepositoryConnectionError
 from ai_agent.infrastructure.database.sqlite import _queries as sql
+from ai_agent.infrastructure.database.sqlite._driver import (
+    enclosed_in,
+    open_reader,
+    probe,
+    run_on_worker,
+    stop_worker,
+    worker,
+)
 from ai_agent.infrastructure.database.sqlite._errors import translate_error
 
 __all__ = ["Parameters", "SQLiteConnection", "Synchronous"]
 
+T = TypeVar("T")
 Synchronous = Literal["FULL", "NORMAL"]
 Parameters = Mapping[str, Any] | Iterable[Any]
 
@@ -67,6 +76,7 @@ class SQLiteConnection:
         self.synchronous: Synchronous = synchronous
         self.busy_timeout = busy_timeout
         self._driver: aiosqlite.Connection | None = None
+        self._reader: sqlite3.Connection | None = None
         self._lock = asyncio.Lock()
 
     @property
@@ -78,16 +88,16 @@ class SQLiteConnection:
     async def open(self) -> None:
         # aiosqlite leaves its worker thread to die unawaited when opening fails, and that
         # thread then reports into a closed event loop; so find open failures here first.
-        await asyncio.to_thread(_probe, self.path, self.busy_timeout)
+        await asyncio.to_thread(probe, self.path, self.busy_timeout)
         opening = aiosqlite.connect(self.path, isolation_level=None, timeout=self.busy_timeout)
         # A daemon worker never holds the interpreter open: a repository nobody disconnects
         # is closed by its finalizer instead, which runs after Python waits for non-daemon
-        # threads (see _stop_worker).
-        _worker(opening).daemon = True
+        # threads (see stop_worker).
+        worker(opening).daemon = True
         driver = await opening
         try:
-            driver.row_factory = sqlite3.Row
             await self._configure(driver)
+            self._reader = await asyncio.to_thread(open_reader, self.path, self.busy_timeout)
         except BaseException:
             await driver.close()
             raise
@@ -119,6 +129,9 @@ class SQLiteConnection:
 
     async def _close(self) -> None:
         driver, self._driver = self._driver, None
+        reader, self._reader = self._reader, None
+        if reader is not None:
+            reader.close()
         if driver is not None:
             try:
                 await driver.close()
@@ -129,7 +142,7 @@ class SQLiteConnection:
         driver = self._driver
         if driver is None:
             return None
-        return functools.partial(_stop_worker, driver, self.busy_timeout + 1.0)
+        return functools.partial(stop_worker, driver, self.busy_timeout + 1.0)
 
     async def ping(self) -> bool:
         # No lock: a read of the schema page is harmless inside another task's transaction.
@@ -176,10 +189,14 @@ class SQLiteConnection:
         async with self._lock:
             yield self.driver()
 
-    async def fetch(self, statement: str, parameters: Parameters = ()) -> list[sqlite3.Row]:
-        """The rows of one read."""
-        async with self.reading() as db:
-            return list(await db.execute_fetchall(statement, parameters))
+    async def fetch(self, statement: str, parameters: Parameters = ()) -> list[Any]:
+        """The rows of one read, as tuples; the owner of a transaction reads through it."""
+        if self._owned_transaction() is not None:
+            return list(await self.driver().execute_fetchall(statement, parameters))
+        async with self._lock:
+            self.driver()  # not connected: the same error as for any other call
+            assert self._reader is not None  # opened and closed with the driver
+            return self._reader.execute(statement, cast(Any, parameters)).fetchall()
 
     @asynccontextmanager
     async def writing(
@@ -207,9 +224,30 @@ class SQLiteConnection:
         except (sqlite3.Error, ValueError) as exc:
             self._raise_translated(exc, subject)
 
+    async def atomically(
+        self, work: Callable[[sqlite3.Connection], T], subject: DomainModel | None = None
+    ) -> T:
+        """Run ``work`` as one transaction (a SAVEPOINT inside the owner's block), in one hop.
+
+        Like :meth:`writing`, but the whole transaction runs on the worker thread at once.
+        """
+        try:
+            transaction = self._owned_transaction()
+            if transaction is not None:
+                point = transaction.next_savepoint()
+                enclosed = enclosed_in(
+                    work, point.open, point.release, point.rollback, point.release
+                )
+                return await run_on_worker(self.driver(), enclosed)
+            async with self._lock:
+                enclosed = enclosed_in(work, sql.BEGIN_IMMEDIATE, sql.COMMIT, sql.ROLLBACK)
+                return await run_on_worker(self.driver(), enclosed)
+        except (sqlite3.Error, ValueError) as exc:
+            self._raise_translated(exc, subject)
+
     async def write(
         self, statement: str, parameters: Parameters, subject: DomainModel | None = None
-    ) -> list[sqlite3.Row]:
+    ) -> list[Any]:
         """Run one writing statement (atomic by itself) and return the rows it returns."""
         async with self.writing(subject, atomic=False) as db:
             return list(await db.execute_fetchall(statement, parameters))
@@ -278,47 +316,6 @@ class SQLiteConnection:
         if translated is None:
             raise exc
         raise translated from exc
-
-
-def _worker(driver: aiosqlite.Connection) -> threading.Thread:
-    # aiosqlite >= 0.22 runs a thread of its own; older versions are that thread.
-    thread = getattr(driver, "_thread", driver)
-    assert isinstance(thread, threading.Thread)
-    return thread
-
-
-def _stop_worker(driver: aiosqlite.Connection, timeout: float) -> None:
-    """Close an abandoned connection on its worker thread and end that thread, loop-free.
-
-    ``stop()`` makes a future on the calling thread's event loop when it has one, and the
-    worker then answers into that loop, which may be closed by then ("Event loop is
-    closed" from the worker): so it is called from a thread without a loop. Statements
-    already queued run first; the join waits for them and for the close.
-    """
-    stop = getattr(driver, "stop", None)
-    if stop is None:  # aiosqlite without stop(): its daemon thread ends with the process
-        return
-    stopper = threading.Thread(target=stop, name="ai-agent-sqlite-stop")
-    stopper.start()
-    stopper.join()
-    worker = _worker(driver)
-    if worker is not threading.current_thread():  # a collection may run on the worker
-        worker.join(timeout)
-
-
-def _probe(path: Path, timeout: float) -> None:
-    """Open and close the file with plain sqlite3; refuse a missing one.
-
-    Connecting would create an empty file, which has no schema: the start would fail and
-    leave that file behind. Migrations create the file (``migrations.upgrade``).
-    """
-    if not path.exists():
-        raise RepositoryConnectionError(
-            f"the SQLite database file {path} does not exist; to create it, "
-            f"run `ai-agent db migrate --url sqlite:///{path}`"
-        )
-    # mode=rw: a file removed since the check is an error here too, not created again.
-    sqlite3.connect(f"{path.as_uri()}?mode=rw", timeout=timeout, uri=True).close()
 
 
 async def _pragma(driver: aiosqlite.Connection, setting: str) -> object:

@@ -10,11 +10,10 @@ message and checks its parent in the same statement), COMMIT.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable
 from typing import Any
 from uuid import UUID
-
-import aiosqlite
 
 from ai_agent.domain.models import Message, utc_now
 from ai_agent.infrastructure.database.errors import (
@@ -44,15 +43,15 @@ __all__ = [
 Row = dict[str, Any]
 
 
-async def touch_session(db: aiosqlite.Connection, row: Row) -> int:
+def touch_session(db: sqlite3.Connection, row: Row) -> int:
     """Count one more message in the row's session; how many sessions that found (0 or 1)."""
     touch = {"added": 1, "latest": row["created_at"], "session_id": row["session_id"]}
-    return (await db.execute(sql.TOUCH_SESSION, touch)).rowcount
+    return db.execute(sql.TOUCH_SESSION, touch).rowcount
 
 
-async def insert_message(db: aiosqlite.Connection, row: Row) -> int:
+def insert_message(db: sqlite3.Connection, row: Row) -> int:
     """Number and insert the message; 0 when its parent is not a message of its session."""
-    return (await db.execute(sql.INSERT_MESSAGE, row)).rowcount
+    return db.execute(sql.INSERT_MESSAGE, row).rowcount
 
 
 def parent_not_found(message: Message) -> NotFoundError:
@@ -63,34 +62,40 @@ def parent_not_found(message: Message) -> NotFoundError:
 
 async def create_message(connection: SQLiteConnection, message: Message) -> Message:
     row = MESSAGES.to_row(message)
-    async with connection.writing(message) as db:
-        if not await touch_session(db, row):
+
+    def write(db: sqlite3.Connection) -> None:
+        if not touch_session(db, row):
             raise NotFoundError("session", message.session_id)
-        if not await insert_message(db, row):
+        if not insert_message(db, row):
             raise parent_not_found(message)
+
+    await connection.atomically(write, message)
     return message
 
 
 async def create_messages(connection: SQLiteConnection, messages: list[Message]) -> list[Message]:
     rows = [MESSAGES.to_row(message) for message in messages]
-    async with connection.writing() as db:
-        last_seq = await _check_batch(db, messages)
+
+    def write(db: sqlite3.Connection) -> None:
+        last_seq = _check_batch(db, messages)
         for row in rows:
             last_seq[row["session_id"]] += 1
             row["seq"] = last_seq[row["session_id"]]
-        await db.executemany(sql.INSERT_NUMBERED_MESSAGE, rows)
-        await db.executemany(sql.TOUCH_SESSION, _session_touches(rows))
+        db.executemany(sql.INSERT_NUMBERED_MESSAGE, rows)
+        db.executemany(sql.TOUCH_SESSION, _session_touches(rows))
+
+    await connection.atomically(write)
     return messages
 
 
-async def _check_batch(db: aiosqlite.Connection, messages: list[Message]) -> dict[Any, int]:
+def _check_batch(db: sqlite3.Connection, messages: list[Message]) -> dict[Any, int]:
     """Raise the first problem of the batch in list order; return each session's max seq."""
     session_ids = list(dict.fromkeys(str(message.session_id) for message in messages))
-    found = await db.execute_fetchall(sql.BATCH_SESSIONS, (to_json(session_ids),))
+    found = db.execute(sql.BATCH_SESSIONS, (to_json(session_ids),)).fetchall()
     existing = {row[0]: row[2] or 0 for row in found if row[1]}
     wanted = {str(message.id) for message in messages}
     wanted |= {str(m.parent_message_id) for m in messages if m.parent_message_id}
-    known = await db.execute_fetchall(sql.BATCH_KNOWN_MESSAGES, (to_json(list(wanted)),))
+    known = db.execute(sql.BATCH_KNOWN_MESSAGES, (to_json(list(wanted)),)).fetchall()
     session_of = {row[0]: row[1] for row in known}
     for message in messages:
         session_id, message_id = str(message.session_id), str(message.id)
@@ -185,5 +190,5 @@ async def message_page(
     connection: SQLiteConnection, session_id: UUID, after: int, limit: int
 ) -> tuple[list[Message], int]:
     rows = await connection.fetch(sql.MESSAGES_AFTER, (str(session_id), after, limit))
-    last = rows[-1]["seq"] if rows else after
-    return MESSAGES.from_rows(rows), last
+    last = rows[-1][0] if rows else after
+    return [MESSAGES.from_row(row[1:]) for row in rows], last

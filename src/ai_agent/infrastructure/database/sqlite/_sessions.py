@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
 from uuid import UUID
-
-import aiosqlite
 
 from ai_agent.domain.models import Session, utc_now
 from ai_agent.infrastructure.database.errors import NotFoundError
@@ -22,16 +21,19 @@ __all__ = [
 ]
 
 
-async def insert_session(db: aiosqlite.Connection, session: Session) -> None:
-    """Insert a new session; its message count is the repository's, so it starts at 0."""
-    session.message_count = 0
-    await db.execute(sql.INSERT_SESSION, SESSIONS.to_row(session))
+def insert_session(db: sqlite3.Connection, session: Session) -> None:
+    """Insert a new session (inside a caller's transaction)."""
+    db.execute(sql.INSERT_SESSION, _new_session_row(session))
 
 
 async def create_session(connection: SQLiteConnection, session: Session) -> Session:
-    async with connection.writing(session, atomic=False) as db:
-        await insert_session(db, session)
+    await connection.write(sql.INSERT_SESSION, _new_session_row(session), session)
     return session  # the repository's own copy: BaseRepository detached it
+
+
+def _new_session_row(session: Session) -> dict[str, object]:
+    session.message_count = 0  # the repository's count: a new session starts at 0
+    return SESSIONS.to_row(session)
 
 
 async def get_session(connection: SQLiteConnection, session_id: UUID) -> Session | None:

@@ -8,15 +8,18 @@ order). ``append_message_with_state`` reads the session row first, so that every
 
 from __future__ import annotations
 
-import json
+import sqlite3
 from typing import Any
-
-import aiosqlite
 
 from ai_agent.domain.models import Message, Session, utc_now
 from ai_agent.infrastructure.database.errors import DuplicateError, NotFoundError
 from ai_agent.infrastructure.database.sqlite import _queries as sql
-from ai_agent.infrastructure.database.sqlite._codec import MESSAGES, to_json, to_micros
+from ai_agent.infrastructure.database.sqlite._codec import (
+    MESSAGES,
+    from_json,
+    to_json,
+    to_micros,
+)
 from ai_agent.infrastructure.database.sqlite._connection import SQLiteConnection
 from ai_agent.infrastructure.database.sqlite._messages import (
     insert_message,
@@ -32,16 +35,18 @@ __all__ = ["append_message_with_state", "create_session_with_state", "get_states
 async def get_states(connection: SQLiteConnection, scopes: list[str]) -> dict[str, dict[str, Any]]:
     states: dict[str, dict[str, Any]] = {}
     for scope, key, value in await connection.fetch(sql.GET_STATES, (to_json(scopes),)):
-        states.setdefault(scope, {})[key] = json.loads(value)
+        states.setdefault(scope, {})[key] = from_json(value)
     return states
 
 
 async def create_session_with_state(
     connection: SQLiteConnection, session: Session, state: StateDeltas
 ) -> Session:
-    async with connection.writing(session) as db:
-        await insert_session(db, session)
-        await db.executemany(sql.MERGE_STATE, _rows(state))
+    def write(db: sqlite3.Connection) -> None:
+        insert_session(db, session)
+        db.executemany(sql.MERGE_STATE, _rows(state))
+
+    await connection.atomically(write, session)
     return session  # the repository's own copy: BaseRepository detached it
 
 
@@ -50,32 +55,35 @@ async def append_message_with_state(
 ) -> Message | None:
     message, state, session_state, if_last_activity = append
     row = MESSAGES.to_row(message)
-    async with connection.writing(message) as db:
-        activity, metadata = await _checked_session(db, message, row)
+
+    def write(db: sqlite3.Connection) -> Message | None:
+        activity, metadata = _checked_session(db, message, row)
         if if_last_activity is not None and activity > to_micros(if_last_activity):
             return None
         if session_state:
-            merged = merge_session_state(json.loads(metadata), session_state)
+            merged = merge_session_state(from_json(metadata), session_state)
             parameters = (to_json(merged), to_micros(utc_now()), row["session_id"])
-            await db.execute(sql.SET_METADATA, parameters)
-        await touch_session(db, row)
-        await insert_message(db, row)
-        await db.executemany(sql.MERGE_STATE, _rows(state))
-    return message
+            db.execute(sql.SET_METADATA, parameters)
+        touch_session(db, row)
+        insert_message(db, row)
+        db.executemany(sql.MERGE_STATE, _rows(state))
+        return message
+
+    return await connection.atomically(write, message)
 
 
-async def _checked_session(
-    db: aiosqlite.Connection, message: Message, row: dict[str, Any]
+def _checked_session(
+    db: sqlite3.Connection, message: Message, row: dict[str, Any]
 ) -> tuple[int, str]:
     """The session's last activity and metadata, once the message may be appended to it."""
     sid = row["session_id"]
-    found = list(await db.execute_fetchall(sql.SESSION_ACTIVITY, (sid,)))
+    found = db.execute(sql.SESSION_ACTIVITY, (sid,)).fetchall()
     if not found:
         raise NotFoundError("session", message.session_id)
-    if list(await db.execute_fetchall(sql.MESSAGE_EXISTS, (row["id"],))):
+    if db.execute(sql.MESSAGE_EXISTS, (row["id"],)).fetchall():
         raise DuplicateError("message", "id", message.id)
     parent = row["parent_message_id"]
-    if parent is not None and not list(await db.execute_fetchall(sql.PARENT_EXISTS, (parent, sid))):
+    if parent is not None and not db.execute(sql.PARENT_EXISTS, (parent, sid)).fetchall():
         raise parent_not_found(message)
     activity, metadata = found[0]
     return activity, metadata
