@@ -190,11 +190,7 @@ class Table(Generic[M]):
         UTC, except that asyncpg maps ``datetime.min`` and ``datetime.max`` to ``-infinity``
         and ``infinity`` and returns those naive: they get their UTC back here.
         """
-        columns = self.columns
-        if len(row) == len(columns):  # selected with column_list: zip, in C
-            values = dict(zip(columns, row.values()))  # noqa: B905 - lengths checked
-        else:  # extra columns around them (UPDATE ... RETURNING with a status)
-            values = {name: row[name] for name in columns}
+        values = {name: row[name] for name in self.columns}
         if known:
             values.update(known)
         return self._construct(values)
@@ -202,18 +198,20 @@ class Table(Generic[M]):
     def decode_all(self, rows: list[Record], known: Mapping[str, Any] | None = None) -> list[M]:
         """:meth:`decode` for each of the rows of one statement, in one loop.
 
-        Reads return up to hundreds of rows: everything the loop needs is a local, so no
-        attribute is looked up per row. ``known`` holds the
-        values of columns the statement sent as NULL because the caller knows them for every
-        row (the session of a page of its messages): an id not sent is one not decoded.
+        Reads return up to hundreds of rows, so the loop does the least per row: rows whose
+        select list starts with :attr:`column_list` (columns after it, such as ``seq``, are
+        left out) are zipped with the column names in C, and everything the loop needs is a
+        local. ``known`` holds the values of columns the statement sent as NULL because the
+        caller knows them for every row (the session of a page of its messages): an id not
+        sent is one not decoded.
         """
-        columns, enums, stamps = self.columns, self._members, self.datetime_columns
-        if rows and len(rows[0]) != len(columns):  # not selected with column_list
+        columns = self.columns
+        if not rows or tuple(rows[0].keys())[: len(columns)] != columns:
             return [self.decode(row, known) for row in rows]
-        model = self.model
+        model, stamps, enums = self.model, self.datetime_columns, self._members
         models = []
         for row in rows:
-            values = dict(zip(columns, row.values()))  # noqa: B905 - same select list
+            values = dict(zip(columns, row))  # noqa: B905 - the trailing columns are dropped
             if known:
                 values.update(known)
             for name, members in enums:

@@ -117,7 +117,7 @@ RECENT_MESSAGES = Statement(
     f"SELECT {_PAGE_COLUMNS} FROM messages WHERE session_id = $1 ORDER BY seq DESC LIMIT $2"
 )
 MESSAGES_AFTER = Statement(
-    f"SELECT seq, {_PAGE_COLUMNS} FROM messages "
+    f"SELECT {_PAGE_COLUMNS}, seq FROM messages "
     "WHERE session_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
 )
 
