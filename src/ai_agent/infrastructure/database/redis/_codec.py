@@ -26,7 +26,15 @@ from uuid import UUID
 from pydantic import BaseModel, ValidationError
 from pydantic_core import PydanticSerializationError, from_json
 
-from ai_agent.domain.models import Agent, ExternalService, MCPServer, Message, Session, Tool
+from ai_agent.domain.models import (
+    Agent,
+    ExternalService,
+    MCPServer,
+    Message,
+    MessageRole,
+    Session,
+    Tool,
+)
 from ai_agent.infrastructure.database.copies import construct, field_kinds
 from ai_agent.infrastructure.database.errors import RepositoryError, RepositoryValidationError
 
@@ -36,6 +44,7 @@ __all__ = [
     "catalog_body",
     "decode_catalog",
     "decode_message",
+    "decode_messages",
     "decode_session",
     "from_micros",
     "message_body",
@@ -193,10 +202,50 @@ def message_body(message: Message) -> str:
 
 def decode_message(frame: str) -> Message:
     created, parent, body = frame.split(NUL, 2)
-    data = _json(body)
-    data["created_at"] = from_micros(created)
-    data["parent_message_id"] = _uuid(parent) if parent else None
-    return _load(Message, data, "message")
+    return _message(int(created), parent, _json(body))
+
+
+def decode_messages(frames: list[str]) -> list[Message]:
+    return [decode_message(frame) for frame in frames]
+
+
+_ROLES: Final = {role.value: role for role in MessageRole}
+_MESSAGE_FIELDS: Final = (
+    "id",
+    "created_at",
+    "updated_at",
+    "session_id",
+    "role",
+    "content",
+    "metadata",
+    "tool_calls",
+    "parent_message_id",
+)
+# _message spells the fields out: reads build a model per message, and the generic walk of
+# _load costs as much again. Should the model change, this stops the import, not a read.
+if tuple(Message.model_fields) != _MESSAGE_FIELDS:  # pragma: no cover
+    raise ImportError("redis/_codec.py: update _message to Message's fields")
+
+
+def _message(created: int, parent: str, data: dict[str, Any]) -> Message:
+    """``_load`` for a message, with the fields written out (see ``_MESSAGE_FIELDS``)."""
+    stamp = _EPOCH + timedelta(0, 0, created)  # positional: no keyword parsing
+    try:
+        values = {
+            "id": UUID(data["id"]),  # never repeats within a read: no cache
+            "created_at": stamp,
+            "updated_at": datetime.fromisoformat(data["updated_at"]),
+            "session_id": _uuid(data["session_id"]),
+            "role": _ROLES[data["role"]],
+            "content": data["content"],
+            "metadata": data["metadata"],
+            "tool_calls": data["tool_calls"],
+            "parent_message_id": _uuid(parent) if parent else None,
+        }
+    except (KeyError, TypeError, ValueError, AttributeError):
+        data.update(created_at=stamp, parent_message_id=_uuid(parent) if parent else None)
+        return _load(Message, data, "message")  # says what is wrong
+    return construct(Message, values)
 
 
 # -- catalog --------------------------------------------------------------------------------

@@ -54,8 +54,8 @@ class Messages:
     ) -> list[Message]:
         keys = [self.keys.order(session_id), self.keys.messages(session_id)]
         args = [start, stop, 1 if newest_first else 0]
-        reply = await self.store.script(self.store.scripts.read_messages, keys, args)
-        return [_codec.decode_message(frame) for frame in reply]
+        frames = await self.store.script(self.store.scripts.read_messages, keys, args)
+        return _codec.decode_messages(frames)
 
     async def after(self, session_id: UUID, position: int, limit: int) -> tuple[list[Message], int]:
         """Up to ``limit`` messages whose sequence is past ``position``, and the last one's."""
@@ -66,7 +66,7 @@ class Messages:
             return [], position
         last, *frames = reply
         # A sequence is a whole number well below 2**53, so its score's text is exact.
-        return [_codec.decode_message(frame) for frame in frames], int(float(last))
+        return _codec.decode_messages(frames), int(float(last))
 
     # -- create ------------------------------------------------------------------------------
 
