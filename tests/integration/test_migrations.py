@@ -16,6 +16,7 @@ import pytest
 
 from ai_agent.infrastructure.database import migrations
 from settings_isolation import environment_without_settings
+from subprocesses import run_captured
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "migrate_database.py"
@@ -24,9 +25,7 @@ TABLES = {"sessions", "messages", "agents", "tools", "mcp_servers", "external_se
 
 
 def run(argv: list[str], cwd: Path, env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        argv, cwd=cwd, env=dict(env), capture_output=True, text=True, timeout=90, check=False
-    )
+    return run_captured(argv, cwd=cwd, env=env, timeout=90)
 
 
 async def run_at_once(

@@ -27,6 +27,7 @@ from _servers import (
     find_redis_binary,
     skip_or_fail,
 )
+from subprocesses import run_captured
 
 ROOT = Path(__file__).resolve().parents[2]
 SPECIAL = "p@ss:w/rd%#?"
@@ -187,14 +188,10 @@ def test_runner_exports_urls_passes_exit_status_and_cleans_up(
     redis_binary: str, tmp_path: Path
 ) -> None:
     code = "import os, sys; print(os.environ['TEST_REDIS_URL']); sys.exit(5)"
-    result = subprocess.run(
+    result = run_captured(
         _runner("--only", "redis", "--", sys.executable, "-c", code, tmpdir=tmp_path),
         cwd=ROOT,
         env=_env_without_urls(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
     )
     assert result.returncode == 5, result.stderr
     url = result.stdout.strip().splitlines()[-2]  # the last line says it stopped the server

@@ -14,7 +14,7 @@ from agents import Model, ModelResponse, ModelSettings, ModelTracing, Tool, Usag
 from agents.agent_output import AgentOutputSchemaBase
 from agents.handoffs import Handoff
 from agents.items import TResponseInputItem, TResponseOutputItem, TResponseStreamEvent
-from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
+from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
@@ -26,6 +26,11 @@ from openai.types.responses import (
 )
 from openai.types.responses.response_reasoning_item import Summary
 from pydantic import Field
+
+
+def stored_call(call_id: str, name: str, arguments: str) -> dict[str, Any]:
+    """A tool call as the repository stores it, in the OpenAI chat format."""
+    return {"id": call_id, "type": "function", "function": {"name": name, "arguments": arguments}}
 
 
 def text(reply: str, item_id: str = "msg") -> ResponseOutputMessage:
@@ -114,11 +119,6 @@ class RecordingChatModel(BaseChatModel):
     ) -> ChatResult:
         return self._answer(messages)
 
-    async def _agenerate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: AsyncCallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
+    async def _agenerate(self, messages: list[BaseMessage], *_: Any, **__: Any) -> ChatResult:
+        # On the caller's event loop: LangChain's default would answer from a worker thread.
         return self._answer(messages)

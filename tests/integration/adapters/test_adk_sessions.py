@@ -20,6 +20,7 @@ from ai_agent.domain.models import MessageRole
 from ai_agent.infrastructure.database import Repository
 from ai_agent.integrations.adk import RepositorySessionService, session_key
 from integration.adapters.adk_support import APP, USER, delta_event, service, text_event
+from integration.adapters.fakes import stored_call
 
 __all__ = ["service"]
 
@@ -242,13 +243,7 @@ async def test_events_map_to_messages(
         (MessageRole.TOOL, ""),
         (MessageRole.ASSISTANT, "Sunny."),
     ]
-    assert stored[1].tool_calls == [
-        {
-            "id": "c1",
-            "type": "function",
-            "function": {"name": "weather", "arguments": '{"city": "Paris"}'},
-        }
-    ]
+    assert stored[1].tool_calls == [stored_call("c1", "weather", '{"city": "Paris"}')]
     assert stored[2].metadata["tool_call_id"] == "c1"
     assert [m.created_at.timestamp() for m in stored] == pytest.approx(
         [e.timestamp for e in events], abs=1e-6

@@ -17,14 +17,11 @@ from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, Tool
 from langchain_core.messages.tool import tool_call
 from langchain_core.runnables.history import RunnableWithMessageHistory
 
-from ai_agent.infrastructure.database import (
-    InMemoryRepository,
-    Repository,
-    RepositoryHealthMonitor,
-)
+from ai_agent.infrastructure.database import InMemoryRepository, Repository, RepositoryHealthMonitor
 from ai_agent.integrations.langchain import RepositoryChatMessageHistory, RepositoryThread
 from ai_agent.integrations.openai_agents import RepositorySession
-from integration.adapters.fakes import CannedModel, RecordingChatModel, text
+from integration.adapters.fakes import CannedModel, RecordingChatModel, stored_call, text
+from unit.health.support import routing_over_memory
 
 AGENT_ITEMS: list[dict[str, Any]] = [
     {"role": "system", "content": "be brief"},
@@ -59,13 +56,7 @@ async def test_agents_conversation_reads_through_repository_and_langchain(
         ("tool", "sunny"),
         ("assistant", "Sunny."),
     ]
-    assert stored[3].tool_calls == [
-        {
-            "id": "c1",
-            "type": "function",
-            "function": {"name": "weather", "arguments": '{"city": "Paris"}'},
-        }
-    ]
+    assert stored[3].tool_calls == [stored_call("c1", "weather", '{"city": "Paris"}')]
     read = await RepositoryChatMessageHistory("shared", repository).aget_messages()
     assert read == [
         SystemMessage("be brief", id=str(stored[0].id)),
@@ -134,12 +125,8 @@ async def test_langchain_conversation_reads_through_the_agents_sdk(
 
 @pytest.fixture
 async def routed() -> AsyncIterator[Repository]:
-    """The health monitor's routing repository over two in-memory stores."""
-    monitor = RepositoryHealthMonitor(
-        primary_repository=InMemoryRepository(), fallback_repository=InMemoryRepository()
-    )
-    async with monitor:
-        yield await monitor.get_healthy_repository()
+    async with routing_over_memory() as repository:
+        yield repository
 
 
 @pytest.mark.memory

@@ -16,16 +16,11 @@ from pathlib import Path
 import pytest
 
 from ai_agent.infrastructure.database import migrations
+from subprocesses import run_captured
 
 
 def python(code: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-W", "error", "-c", code],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    return run_captured([sys.executable, "-W", "error", "-c", code], timeout=timeout)
 
 
 @pytest.mark.parametrize(

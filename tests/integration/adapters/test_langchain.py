@@ -34,7 +34,7 @@ from langchain_core.runnables.history import RunnableWithMessageHistory
 
 from ai_agent.infrastructure.database import InMemoryRepository, Repository, migrations
 from ai_agent.integrations.langchain import RepositoryChatMessageHistory, RepositoryThread
-from integration.adapters.fakes import RecordingChatModel
+from integration.adapters.fakes import RecordingChatModel, stored_call
 
 # RunnableWithMessageHistory and the reference InMemoryChatMessageHistory are deprecated by
 # langchain-core (removal announced for 2.0); SPEC.md section 8 names them, so their
@@ -81,15 +81,8 @@ ZOO_FIELDS = [
         "assistant",
         "calling",
         [
-            {
-                "id": "t1",
-                "type": "function",
-                "function": {
-                    "name": "weather",
-                    "arguments": '{"city": "Paris", "n": [1, 2.5, null]}',
-                },
-            },
-            {"id": "t2", "type": "function", "function": {"name": "time", "arguments": "{}"}},
+            stored_call("t1", "weather", '{"city": "Paris", "n": [1, 2.5, null]}'),
+            stored_call("t2", "time", "{}"),
         ],
         None,
     ),

@@ -23,7 +23,7 @@ from ai_agent.config import feature_flags
 from ai_agent.infrastructure.database import Repository, RepositoryValidationError
 from ai_agent.integrations import SESSION_NAMESPACE
 from ai_agent.integrations.openai_agents import RepositorySession
-from integration.adapters.fakes import CannedModel, call, reasoning, text
+from integration.adapters.fakes import CannedModel, call, reasoning, stored_call, text
 
 Items = list[TResponseInputItem]
 Scenario = Callable[[Callable[[str], Session]], Awaitable[list[Any]]]
@@ -81,13 +81,7 @@ ZOO_FIELDS: list[tuple[str, str, list[dict[str, Any]], str | None]] = [
     (
         "assistant",
         "",
-        [
-            {
-                "id": "call_1",
-                "type": "function",
-                "function": {"name": "lookup", "arguments": '{"q": "ü"}'},
-            }
-        ],
+        [stored_call("call_1", "lookup", '{"q": "ü"}')],
         None,
     ),
     ("tool", "found", [], "call_1"),

@@ -22,6 +22,7 @@ from ai_agent.cli.app import app
 from ai_agent.demo import DEMO_USER
 from ai_agent.infrastructure.database import BaseRepository, RepositoryFactory
 from settings_isolation import environment_without_settings
+from subprocesses import run_captured
 
 DEMO = Path(__file__).resolve().parents[3] / "examples" / "phase2_demo.py"
 TABLES = ("sessions", "messages", "agents", "tools", "mcp_servers", "external_services")
@@ -30,14 +31,11 @@ BANNER = "Phase 2 demo completed"
 
 def run_demo(backend: str, cwd: Path, **settings: str) -> subprocess.CompletedProcess[str]:
     """The demo script in a fresh interpreter, with only ``settings`` as configuration."""
-    return subprocess.run(
+    return run_captured(
         [sys.executable, str(DEMO), "--backend", backend],
         cwd=cwd,
         env=environment_without_settings(**settings),
-        capture_output=True,
-        text=True,
         timeout=120,
-        check=False,
     )
 
 

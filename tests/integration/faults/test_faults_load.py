@@ -13,7 +13,7 @@ Run with ``-s`` to see the figures; they are also recorded as the ``figures`` pr
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import pytest
 
@@ -47,19 +47,6 @@ async def _outage(target: Target, retry: RetryPolicy) -> tuple[Tally, Figures, l
     return tally, figures, raw
 
 
-def _report(
-    label: str,
-    tally: Tally,
-    figures: Figures,
-    record_property: RecordProperty,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    line = figures.line(label, tally)
-    record_property("figures", line)
-    with capsys.disabled():
-        print(f"\n{line}")
-
-
 def _unexpected_failures(tally: Tally, retry: RetryPolicy) -> list[str]:
     gave_up = f"gave up after {retry.max_attempts} attempts"
     return [
@@ -69,15 +56,33 @@ def _unexpected_failures(tally: Tally, retry: RetryPolicy) -> list[str]:
     ]
 
 
-async def test_an_outage_within_the_retry_budget_loses_and_fails_nothing(
-    target: Target, record_property: RecordProperty, capsys: pytest.CaptureFixture[str]
-) -> None:
-    tally, figures, raw = await _outage(target, RIDES_OUT)
-    _report(f"{target.name}, outage within the budget", tally, figures, record_property, capsys)
+Outage = Callable[[RetryPolicy, str], Awaitable[tuple[Tally, Figures]]]
 
-    assert figures.problems == [] and raw == []
-    assert figures.found == figures.acknowledged and figures.duplicated == 0
-    assert _unexpected_failures(tally, RIDES_OUT) == []
+
+@pytest.fixture
+def outage(
+    target: Target, record_property: RecordProperty, capsys: pytest.CaptureFixture[str]
+) -> Outage:
+    """Run the load through an outage under a retry policy, show its figures, and check what
+    holds whatever the budget: every acknowledged write stored once, no damaged row, and
+    every failure a connection error that gave up after the whole budget."""
+
+    async def run(retry: RetryPolicy, label: str) -> tuple[Tally, Figures]:
+        tally, figures, raw = await _outage(target, retry)
+        line = figures.line(f"{target.name}, {label}", tally)
+        record_property("figures", line)
+        with capsys.disabled():
+            print(f"\n{line}")
+        assert figures.problems == [] and raw == []
+        assert figures.found == figures.acknowledged and figures.duplicated == 0
+        assert _unexpected_failures(tally, retry) == []
+        return tally, figures
+
+    return run
+
+
+async def test_an_outage_within_the_retry_budget_loses_and_fails_nothing(outage: Outage) -> None:
+    tally, figures = await outage(RIDES_OUT, "outage within the budget")
     assert figures.failed == 0, "the budget outlasts the outage: no write may fail"
     # Some call was in flight for (nearly) the whole outage and was still acknowledged.
     assert tally.slowest >= 0.9 * (tally.up_at - tally.down_at)
@@ -85,13 +90,8 @@ async def test_an_outage_within_the_retry_budget_loses_and_fails_nothing(
 
 
 async def test_an_outage_beyond_the_retry_budget_fails_with_connection_errors_only(
-    target: Target, record_property: RecordProperty, capsys: pytest.CaptureFixture[str]
+    outage: Outage,
 ) -> None:
-    tally, figures, raw = await _outage(target, RUNS_OUT)
-    _report(f"{target.name}, outage beyond the budget", tally, figures, record_property, capsys)
-
-    assert figures.problems == [] and raw == []
-    assert figures.found == figures.acknowledged and figures.duplicated == 0
+    tally, figures = await outage(RUNS_OUT, "outage beyond the budget")
     assert figures.failed > 0, "the outage outlasts the budget: writes during it must fail"
-    assert _unexpected_failures(tally, RUNS_OUT) == []
     assert tally.acknowledged_after_restart() > 0, "writes must succeed again after the restart"

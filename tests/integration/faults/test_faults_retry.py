@@ -69,34 +69,42 @@ async def _works_again(repository: BaseRepository, session: Session) -> None:
     assert await repository.create_session(Session()) is not None
 
 
-async def test_with_retries_off_a_stopped_server_fails_at_once(target: Target) -> None:
+@asynccontextmanager
+async def _stopped_server(
+    target: Target, retry: RetryPolicy, *, retries: bool
+) -> AsyncIterator[tuple[BaseRepository, Session, float, str]]:
+    """Store a session, stop the server and time a create that must fail, with ``retry`` and
+    the ``retries`` flag set for the whole block: yields the repository, the stored session,
+    and the seconds the failure took and its message."""
     async with target.make() as repository:
-        repository.retry_policy = SLOW_RETRIES
+        repository.retry_policy = retry
         session = await repository.create_session(Session())
         await asyncio.to_thread(target.down)
-        with feature_flags.override("retries", False):
+        with feature_flags.override("retries", retries):
             took, message = await _timed_failure(repository.create_session(Session()))
-            assert took < 0.5, f"no retry may run: the first would wait 1 s (took {took:.2f}s)"
-            assert "gave up" not in message
+            yield repository, session, took, message
 
-            await asyncio.to_thread(target.up)
-            await _works_again(repository, session)
+
+async def test_with_retries_off_a_stopped_server_fails_at_once(target: Target) -> None:
+    async with _stopped_server(target, SLOW_RETRIES, retries=False) as stopped:
+        repository, session, took, message = stopped
+        assert took < 0.5, f"no retry may run: the first would wait 1 s (took {took:.2f}s)"
+        assert "gave up" not in message
+
+        await asyncio.to_thread(target.up)
+        await _works_again(repository, session)
 
 
 async def test_with_retries_on_a_stopped_server_fails_after_the_whole_budget(
     target: Target,
 ) -> None:
-    async with target.make() as repository:
-        repository.retry_policy = THREE_ATTEMPTS
-        session = await repository.create_session(Session())
-        await asyncio.to_thread(target.down)
-        with feature_flags.override("retries", True):
-            took, message = await _timed_failure(repository.create_session(Session()))
-            assert "gave up after 3 attempts" in message
-            assert 0.4 <= took < 3.0, f"two waits of 0.2 s, then give up (took {took:.2f}s)"
+    async with _stopped_server(target, THREE_ATTEMPTS, retries=True) as stopped:
+        repository, session, took, message = stopped
+        assert "gave up after 3 attempts" in message
+        assert 0.4 <= took < 3.0, f"two waits of 0.2 s, then give up (took {took:.2f}s)"
 
-            await asyncio.to_thread(target.up)
-            assert await repository.get_session(session.id) == session  # retried if need be
+        await asyncio.to_thread(target.up)
+        assert await repository.get_session(session.id) == session  # retried if need be
 
 
 async def test_outside_a_retry_loop_an_existing_id_is_a_duplicate(target: Target) -> None:

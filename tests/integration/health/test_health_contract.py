@@ -15,11 +15,8 @@ from pathlib import Path
 import pytest
 
 import contract
-from ai_agent.infrastructure.database import (
-    InMemoryRepository,
-    Repository,
-    RepositoryHealthMonitor,
-)
+from ai_agent.infrastructure.database import Repository
+from unit.health.support import routing_over_memory
 
 pytestmark = pytest.mark.memory
 
@@ -33,8 +30,5 @@ for _module in pkgutil.iter_modules([str(Path(contract.__file__).parent)]):
 
 @pytest.fixture
 async def repository() -> AsyncIterator[Repository]:
-    monitor = RepositoryHealthMonitor(
-        primary_repository=InMemoryRepository(), fallback_repository=InMemoryRepository()
-    )
-    async with monitor:
-        yield await monitor.get_healthy_repository()
+    async with routing_over_memory() as routed:
+        yield routed

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
 from redis.asyncio.cluster import RedisCluster
 
 from ai_agent.domain.models import Message, Session, utc_now
@@ -16,6 +17,11 @@ from integration.redis._helpers import MakeRepository, message, raw_client, stor
 NOW = utc_now()
 OLD = NOW - timedelta(days=40)
 CUTOFF = NOW - timedelta(days=30)
+
+
+@pytest.fixture
+async def repository(make_repository: MakeRepository) -> RedisRepository:
+    return await make_repository()
 
 
 async def conversation(
@@ -59,9 +65,8 @@ async def test_a_pruned_session_leaves_no_key_behind(make_repository: MakeReposi
 
 
 async def test_a_session_an_append_moved_past_the_cutoff_survives(
-    make_repository: MakeRepository,
+    repository: RedisRepository,
 ) -> None:
-    repository = await make_repository()
     client, keys = raw_client(repository), repository.keys
     moved = await conversation(repository, 2)
     prunable = await repository.create_session(Session(last_activity=OLD))
@@ -80,9 +85,8 @@ async def test_a_session_an_append_moved_past_the_cutoff_survives(
 
 
 async def test_entries_of_expired_sessions_are_dropped_on_the_way(
-    make_repository: MakeRepository,
+    repository: RedisRepository,
 ) -> None:
-    repository = await make_repository()
     client, keys = raw_client(repository), repository.keys
     expired = [await repository.create_session(Session(last_activity=OLD)) for _ in range(3)]
     for session in expired:  # what expiry does: the session's keys go, its entry stays
@@ -127,10 +131,7 @@ async def test_trim_removes_as_delete_message_does_and_refreshes_the_ttl(
     assert await repository.get_message(made[7].id) == kept[0]
 
 
-async def test_long_sessions_walks_every_session_in_id_order(
-    make_repository: MakeRepository,
-) -> None:
-    repository = await make_repository()
+async def test_long_sessions_walks_every_session_in_id_order(repository: RedisRepository) -> None:
     made = [await repository.create_session(Session()) for _ in range(1200)]  # > one chunk
     for session in made[::100]:
         await repository.create_messages([message(session) for _ in range(3)])
@@ -145,8 +146,7 @@ async def test_long_sessions_walks_every_session_in_id_order(
     assert [len(page) for page in pages] == [5, 5, 2]
 
 
-async def test_retention_uses_no_keys_or_scan(make_repository: MakeRepository) -> None:
-    repository = await make_repository()
+async def test_retention_uses_no_keys_or_scan(repository: RedisRepository) -> None:
     client = raw_client(repository)
     made = await conversation(repository, 5, OLD)
     await conversation(repository, 2)

@@ -9,16 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ai_agent.domain.models import (
-    Agent,
-    ExternalService,
-    ExternalServiceType,
-    MCPServer,
-    Message,
-    MessageRole,
-    Session,
-    Tool,
-)
+from ai_agent.domain.models import Session
 from ai_agent.infrastructure.database import (
     RepositoryConnectionError,
     RepositoryError,
@@ -26,6 +17,7 @@ from ai_agent.infrastructure.database import (
     migrations,
 )
 from ai_agent.infrastructure.database.sqlite import SQLiteRepository
+from contract import factories
 
 pytestmark = pytest.mark.sqlite
 
@@ -33,14 +25,12 @@ STAMP = datetime(2001, 2, 3, 4, 5, 6, 789012, tzinfo=UTC)
 
 
 async def test_committed_data_survives_a_new_repository_on_the_same_file(database: Path) -> None:
-    session = Session(user_id="user-1", metadata={"big": 2**70, "text": "héllo 😀"})
-    message = Message(session_id=session.id, role=MessageRole.USER, content="hi", created_at=STAMP)
-    server = MCPServer(name="files", endpoint="stdio://files", authentication={"token": "t"})
-    tool = Tool(name="read", mcp_server_id=server.id, tool_schema={"type": "object"})
-    agent = Agent(name="helper", tools=["read"], llm_config={"temperature": 0.5})
-    service = ExternalService(
-        name="llm", service_type=ExternalServiceType.LLM_PROVIDER, endpoint="https://x"
-    )
+    session = factories.make_session(metadata={"big": 2**70, "text": "héllo 😀"})
+    message = factories.make_message(session, created_at=STAMP)
+    server = factories.make_mcp_server()
+    tool = factories.make_tool(mcp_server_id=server.id)
+    agent = factories.make_agent()
+    service = factories.make_external_service()
     async with SQLiteRepository(database) as first:
         await first.create_session(session)
         stored_message = await first.create_message(message)

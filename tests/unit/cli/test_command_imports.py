@@ -4,13 +4,13 @@ SQLAlchemy asyncio layer, for commands that do not touch a database."""
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
 from settings_isolation import environment_without_settings
+from subprocesses import run_captured
 
 # Drivers come from extras; Alembic and the asyncio engine are only for schema commands.
 HEAVY = ("asyncpg", "redis", "aiosqlite", "alembic", "sqlalchemy.ext.asyncio")
@@ -28,14 +28,8 @@ print(json.dumps(sorted(sys.modules)), file=sys.stderr)
 
 def loaded_modules(tmp_path: Path, *argv: str) -> set[str]:
     """The modules a fresh interpreter holds after running ``ai-agent *argv``."""
-    done = subprocess.run(
-        [sys.executable, "-c", PROGRAM, *argv],
-        cwd=tmp_path,
-        env=environment_without_settings(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    done = run_captured(
+        [sys.executable, "-c", PROGRAM, *argv], cwd=tmp_path, env=environment_without_settings()
     )
     last_line = done.stderr.strip().splitlines()[-1]
     return set(json.loads(last_line))

@@ -16,6 +16,7 @@ from ai_agent.cli import app as app_module
 from ai_agent.cli.app import app, main
 from ai_agent.config.errors import ConfigurationError
 from settings_isolation import environment_without_settings, isolate_settings
+from subprocesses import run_captured
 
 PASSWORD = "p@ss:w/rd%#?"
 ESCAPED_PASSWORD = "p%40ss%3Aw%2Frd%25%23%3F"
@@ -205,14 +206,7 @@ def test_main_turns_a_configuration_error_into_exit_2(
 
 def _run_module(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     clean = environment_without_settings()
-    return subprocess.run(
-        [sys.executable, "-m", "ai_agent", *args],
-        capture_output=True,
-        text=True,
-        env={**clean, **env},
-        check=False,
-        timeout=60,
-    )
+    return run_captured([sys.executable, "-m", "ai_agent", *args], env={**clean, **env})
 
 
 def test_python_dash_m_runs_the_same_app() -> None:

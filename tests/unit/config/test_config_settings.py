@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from operator import attrgetter
 from pathlib import Path
 
 import pytest
@@ -144,58 +145,57 @@ def test_empty_value_means_unset(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.database.port == 5432
 
 
-def test_application_level_variables(monkeypatch: pytest.MonkeyPatch) -> None:
-    values = {
-        "APP_NAME": "agent",
-        "APP_VERSION": "9.9.9",
-        "DEBUG": "false",
-        "HOST": "0.0.0.0",
-        "PORT": "8080",
-        "WORKERS": "3",
-        "STORAGE_BACKEND": "SQLite",
-        "USE_DATABASE": "true",
-        "USE_REDIS": "1",
-        "SQLITE_PATH": "data/agent.db",
-    }
-    settings = settings_with(monkeypatch, values)
-    assert (settings.app_name, settings.app_version, settings.debug) == ("agent", "9.9.9", False)
-    assert (settings.host, settings.port, settings.workers) == ("0.0.0.0", 8080, 3)
-    assert settings.storage_backend is StorageBackend.SQLITE
-    assert settings.use_database and settings.use_redis
-    assert settings.sqlite_path == Path("data/agent.db")
+# Each variable, the value it is given, the field it sets and what the field then holds.
+APPLICATION_VARIABLES = [
+    ("APP_NAME", "agent", "app_name", "agent"),
+    ("APP_VERSION", "9.9.9", "app_version", "9.9.9"),
+    ("DEBUG", "false", "debug", False),
+    ("HOST", "0.0.0.0", "host", "0.0.0.0"),
+    ("PORT", "8080", "port", 8080),
+    ("WORKERS", "3", "workers", 3),
+    ("STORAGE_BACKEND", "SQLite", "storage_backend", StorageBackend.SQLITE),
+    ("USE_DATABASE", "true", "use_database", True),
+    ("USE_REDIS", "1", "use_redis", True),
+    ("SQLITE_PATH", "data/agent.db", "sqlite_path", Path("data/agent.db")),
+]
+SECTION_VARIABLES = [
+    ("REDIS_HOST", "cache", "redis.host", "cache"),
+    ("REDIS_SESSION_TTL", "0", "redis.session_ttl", 0),
+    ("REDIS_KEY_PREFIX", "tenant1", "redis.key_prefix", "tenant1"),
+    ("REDIS_CLUSTER_MODE", "true", "redis.cluster_mode", True),
+    ("RETRY_DB_MAX_ATTEMPTS", "7", "retry.db_max_attempts", 7),
+    ("CIRCUIT_BREAKER_DB_FAILURE_THRESHOLD", "9", "circuit_breaker.db_failure_threshold", 9),
+    ("RATE_LIMIT_API_DEFAULT_LIMIT", "11", "rate_limit.api_default_limit", 11),
+    (
+        "SECURITY_CORS_ORIGINS",
+        '["https://a.example.org", "https://b.example.org"]',
+        "security.cors_origins",
+        ["https://a.example.org", "https://b.example.org"],
+    ),
+    ("SECURITY_ALGORITHM", "hs512", "security.algorithm", "HS512"),
+    ("OBSERVABILITY_LOG_LEVEL", "warning", "observability.log_level", "WARNING"),
+    ("OBSERVABILITY_LOG_FORMAT", "JSON", "observability.log_format", "json"),
+    ("OBSERVABILITY_HEALTH_CHECK_INTERVAL", "2.5", "observability.health_check_interval", 2.5),
+    ("FEATURE_ENABLE_RETRIES", "false", "features.enable_retries", False),
+]
+
+
+@pytest.mark.parametrize(
+    "variables", [APPLICATION_VARIABLES, SECTION_VARIABLES], ids=["application", "sections"]
+)
+def test_variables_set_their_fields(
+    monkeypatch: pytest.MonkeyPatch, variables: list[tuple[str, str, str, object]]
+) -> None:
+    settings = settings_with(monkeypatch, {name: value for name, value, _, _ in variables})
+    for name, _, field, expected in variables:
+        loaded = attrgetter(field)(settings)
+        # The type too: True must not pass for 1, nor a plain string for an enum member.
+        assert (type(loaded), loaded) == (type(expected), expected), name
+
+
+def test_sqlite_path_sets_the_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = settings_with(monkeypatch, {"SQLITE_PATH": "data/agent.db"})
     assert settings.sqlite_url.render_as_string() == "sqlite:///data/agent.db"
-
-
-def test_section_variables(monkeypatch: pytest.MonkeyPatch) -> None:
-    values = {
-        "REDIS_HOST": "cache",
-        "REDIS_SESSION_TTL": "0",
-        "REDIS_KEY_PREFIX": "tenant1",
-        "REDIS_CLUSTER_MODE": "true",
-        "RETRY_DB_MAX_ATTEMPTS": "7",
-        "CIRCUIT_BREAKER_DB_FAILURE_THRESHOLD": "9",
-        "RATE_LIMIT_API_DEFAULT_LIMIT": "11",
-        "SECURITY_CORS_ORIGINS": '["https://a.example.org", "https://b.example.org"]',
-        "SECURITY_ALGORITHM": "hs512",
-        "OBSERVABILITY_LOG_LEVEL": "warning",
-        "OBSERVABILITY_LOG_FORMAT": "JSON",
-        "OBSERVABILITY_HEALTH_CHECK_INTERVAL": "2.5",
-        "FEATURE_ENABLE_RETRIES": "false",
-    }
-    settings = settings_with(monkeypatch, values)
-    assert settings.redis.host == "cache"
-    assert settings.redis.session_ttl == 0
-    assert settings.redis.key_prefix == "tenant1"
-    assert settings.redis.cluster_mode is True
-    assert settings.retry.db_max_attempts == 7
-    assert settings.circuit_breaker.db_failure_threshold == 9
-    assert settings.rate_limit.api_default_limit == 11
-    assert settings.security.cors_origins == ["https://a.example.org", "https://b.example.org"]
-    assert settings.security.algorithm == "HS512"
-    assert settings.observability.log_level == "WARNING"
-    assert settings.observability.log_format == "json"
-    assert settings.observability.health_check_interval == 2.5
-    assert settings.features.enable_retries is False
 
 
 def test_database_prefix_is_accepted_and_db_prefix_wins(monkeypatch: pytest.MonkeyPatch) -> None:

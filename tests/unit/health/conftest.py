@@ -3,24 +3,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 
-from ai_agent.config import feature_flags
-from ai_agent.infrastructure.database import (
-    InMemoryRepository,
-    Repository,
-    RepositoryHealthMonitor,
-)
-from unit.health.support import Clock, OutageRepository, settings
-
-
-@pytest.fixture(autouse=True)
-def _flags() -> Iterator[None]:
-    feature_flags.reset()
-    yield
-    feature_flags.reset()
+from ai_agent.infrastructure.database import InMemoryRepository, Repository, RepositoryHealthMonitor
+from unit.health.support import Clock, OutageRepository, Rig, settings
 
 
 @pytest.fixture
@@ -54,3 +42,14 @@ async def monitor(
 @pytest.fixture
 async def repo(monitor: RepositoryHealthMonitor) -> Repository:
     return await monitor.get_healthy_repository()
+
+
+@pytest.fixture
+def rig(
+    monitor: RepositoryHealthMonitor,
+    repo: Repository,
+    primary: OutageRepository,
+    fallback: InMemoryRepository,
+    clock: Clock,
+) -> Rig:
+    return Rig(monitor, repo, primary, fallback, clock)

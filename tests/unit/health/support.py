@@ -8,8 +8,9 @@ fail too, as with a server that stopped answering. (No tests here.)
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from contextlib import AbstractContextManager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractContextManager, asynccontextmanager
+from dataclasses import dataclass
 
 import pytest
 
@@ -28,9 +29,11 @@ __all__ = [
     "RECOVERY",
     "Clock",
     "OutageRepository",
+    "Rig",
     "fail_over",
     "message",
     "recover",
+    "routing_over_memory",
     "session",
     "settings",
     "unavailable",
@@ -146,3 +149,31 @@ async def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> None:
     while not condition():
         assert loop.time() < deadline, "condition not reached in time"
         await asyncio.sleep(0.01)
+
+
+@dataclass(frozen=True)
+class Rig:
+    """What a failover test drives: a started monitor, its routing repository, the primary
+    that can fail, the fallback and the fake clock of the monitor."""
+
+    monitor: RepositoryHealthMonitor
+    repo: Repository
+    primary: OutageRepository
+    fallback: InMemoryRepository
+    clock: Clock
+
+    async def fail_over(self) -> None:
+        await fail_over(self.repo, self.primary)
+
+    async def recover(self) -> None:
+        await recover(self.monitor, self.primary, self.clock)
+
+
+@asynccontextmanager
+async def routing_over_memory() -> AsyncIterator[Repository]:
+    """The health monitor's routing repository over two healthy in-memory stores."""
+    monitor = RepositoryHealthMonitor(
+        primary_repository=InMemoryRepository(), fallback_repository=InMemoryRepository()
+    )
+    async with monitor:
+        yield await monitor.get_healthy_repository()

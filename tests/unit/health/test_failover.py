@@ -26,7 +26,7 @@ from ai_agent.infrastructure.database.health import BreakerState, FailoverReposi
 from unit.health.support import (
     Clock,
     OutageRepository,
-    fail_over,
+    Rig,
     message,
     recover,
     session,
@@ -38,19 +38,17 @@ from unit.health.support import (
 # -- healthy -------------------------------------------------------------------------------
 
 
-async def test_healthy_calls_go_to_the_primary_without_probing(
-    repo: Repository, primary: OutageRepository, fallback: InMemoryRepository
-) -> None:
-    assert isinstance(repo, Repository)
-    assert isinstance(repo, FailoverRepository)
-    pings = primary.pings
-    stored = await repo.create_session(session())
+async def test_healthy_calls_go_to_the_primary_without_probing(rig: Rig) -> None:
+    assert isinstance(rig.repo, Repository)
+    assert isinstance(rig.repo, FailoverRepository)
+    pings = rig.primary.pings
+    stored = await rig.repo.create_session(session())
     for index in range(50):
-        await repo.create_message(message(stored.id, f"m{index}"))
-    assert primary.pings == pings  # no health probe on the request path
-    assert (await primary.get_session(stored.id)).message_count == 50  # type: ignore[union-attr]
-    assert await fallback.get_session(stored.id) is None
-    assert len(await repo.list_sessions()) == 1
+        await rig.repo.create_message(message(stored.id, f"m{index}"))
+    assert rig.primary.pings == pings  # no health probe on the request path
+    assert (await rig.primary.get_session(stored.id)).message_count == 50  # type: ignore[union-attr]
+    assert await rig.fallback.get_session(stored.id) is None
+    assert len(await rig.repo.list_sessions()) == 1
 
 
 async def test_status_is_a_frozen_snapshot(monitor: RepositoryHealthMonitor) -> None:
@@ -68,31 +66,24 @@ async def test_status_is_a_frozen_snapshot(monitor: RepositoryHealthMonitor) -> 
 # -- failing over ----------------------------------------------------------------------------
 
 
-async def test_failures_below_the_threshold_surface(
-    repo: Repository, primary: OutageRepository
-) -> None:
-    primary.down = True
+async def test_failures_below_the_threshold_surface(rig: Rig) -> None:
+    rig.primary.down = True
     with pytest.raises(RepositoryConnectionError, match="simulated outage"):
-        await repo.create_session(session())
-    primary.down = False
-    assert await repo.create_session(session())  # a success resets the count
-    primary.down = True
+        await rig.repo.create_session(session())
+    rig.primary.down = False
+    assert await rig.repo.create_session(session())  # a success resets the count
+    rig.primary.down = True
     with pytest.raises(RepositoryConnectionError, match="simulated outage"):
-        await repo.create_session(session())
+        await rig.repo.create_session(session())
 
 
-async def test_the_call_that_opens_the_breaker_is_served_by_the_fallback(
-    monitor: RepositoryHealthMonitor,
-    repo: Repository,
-    primary: OutageRepository,
-    fallback: InMemoryRepository,
-) -> None:
-    primary.down = True
+async def test_the_call_that_opens_the_breaker_is_served_by_the_fallback(rig: Rig) -> None:
+    rig.primary.down = True
     with pytest.raises(RepositoryConnectionError):
-        await repo.create_session(session())
-    created = await repo.create_session(session(title="during the outage"))
-    assert await fallback.get_session(created.id) == created
-    status = monitor.status()
+        await rig.repo.create_session(session())
+    created = await rig.repo.create_session(session(title="during the outage"))
+    assert await rig.fallback.get_session(created.id) == created
+    status = rig.monitor.status()
     assert (status.state, status.active, status.failover_count) == (
         BreakerState.OPEN,
         "fallback",
@@ -102,86 +93,78 @@ async def test_the_call_that_opens_the_breaker_is_served_by_the_fallback(
     assert status.last_error is not None and "simulated outage" in status.last_error
 
 
-async def test_a_failed_health_check_counts_too(
-    monitor: RepositoryHealthMonitor, primary: OutageRepository
-) -> None:
-    primary.down = True
+async def test_a_failed_health_check_counts_too(rig: Rig) -> None:
+    rig.primary.down = True
     # health_check_failure_threshold is 3 (calls: 2); calls and checks share one count.
-    assert (await monitor.check()).state is BreakerState.CLOSED
-    assert (await monitor.check()).state is BreakerState.CLOSED
-    status = await monitor.check()
+    assert (await rig.monitor.check()).state is BreakerState.CLOSED
+    assert (await rig.monitor.check()).state is BreakerState.CLOSED
+    status = await rig.monitor.check()
     assert status.state is BreakerState.OPEN
     assert status.primary_healthy is False and status.active == "fallback"
 
 
-async def test_outage_serves_what_the_fallback_can_answer_truthfully(
-    repo: Repository, primary: OutageRepository
-) -> None:
-    old = await repo.create_session(session())
-    old_message = await repo.create_message(message(old.id))
-    await fail_over(repo, primary)
+async def test_outage_serves_what_the_fallback_can_answer_truthfully(rig: Rig) -> None:
+    old = await rig.repo.create_session(session())
+    old_message = await rig.repo.create_message(message(old.id))
+    await rig.fail_over()
 
-    new = await repo.create_session(session(title="new"))
-    first = await repo.create_message(message(new.id, "first"))
-    reply = await repo.create_message(message(new.id, "reply", parent_message_id=first.id))
-    assert (await repo.get_session(new.id)).message_count == 2  # type: ignore[union-attr]
-    assert await repo.get_message(reply.id) == reply
-    assert [m.content for m in await repo.get_messages_by_session(new.id)] == ["first", "reply"]
-    assert [m.content for m in await repo.get_recent_messages(new.id, 1)] == ["reply"]
-    assert await repo.get_messages_by_session(new.id, offset=5) == []  # a real empty page
-    renamed = await repo.update_session(new.model_copy(update={"title": "renamed"}))
+    new = await rig.repo.create_session(session(title="new"))
+    first = await rig.repo.create_message(message(new.id, "first"))
+    reply = await rig.repo.create_message(message(new.id, "reply", parent_message_id=first.id))
+    assert (await rig.repo.get_session(new.id)).message_count == 2  # type: ignore[union-attr]
+    assert await rig.repo.get_message(reply.id) == reply
+    assert [m.content for m in await rig.repo.get_messages_by_session(new.id)] == ["first", "reply"]
+    assert [m.content for m in await rig.repo.get_recent_messages(new.id, 1)] == ["reply"]
+    assert await rig.repo.get_messages_by_session(new.id, offset=5) == []  # a real empty page
+    renamed = await rig.repo.update_session(new.model_copy(update={"title": "renamed"}))
     assert renamed.title == "renamed"
 
     with unavailable():
-        await repo.get_session(old.id)  # never a false None
+        await rig.repo.get_session(old.id)  # never a false None
     with unavailable():
-        await repo.get_message(old_message.id)
+        await rig.repo.get_message(old_message.id)
     with unavailable():
-        await repo.get_messages_by_session(old.id)  # never a false []
+        await rig.repo.get_messages_by_session(old.id)  # never a false []
     with unavailable():
-        await repo.create_message(message(old.id))  # never a false NotFoundError
+        await rig.repo.create_message(message(old.id))  # never a false NotFoundError
     with unavailable():
-        await repo.update_session(old)
+        await rig.repo.update_session(old)
     with unavailable():
-        await repo.delete_session(old.id)  # never a false False
+        await rig.repo.delete_session(old.id)  # never a false False
     with unavailable():
-        await repo.list_sessions()  # it would be incomplete
+        await rig.repo.list_sessions()  # it would be incomplete
     with unavailable():
-        await repo.create_agent(Agent(name="planner"))  # the name is checked in the primary
+        await rig.repo.create_agent(Agent(name="planner"))  # the name is checked in the primary
     with unavailable():
-        await repo.create_tool(Tool(name="search"))
+        await rig.repo.create_tool(Tool(name="search"))
     with unavailable():
-        await repo.list_external_services(enabled_only=False)
+        await rig.repo.list_external_services(enabled_only=False)
 
 
-async def test_outage_errors_the_fallback_can_vouch_for_stay_what_they_are(
-    repo: Repository, primary: OutageRepository
-) -> None:
-    await fail_over(repo, primary)
-    new = await repo.create_session(session())
+async def test_outage_errors_the_fallback_can_vouch_for_stay_what_they_are(rig: Rig) -> None:
+    await rig.fail_over()
+    new = await rig.repo.create_session(session())
     with pytest.raises(NotFoundError, match="not found"):
         # Its session was created during the outage, so the parent would be in the fallback.
-        await repo.create_message(message(new.id, parent_message_id=session().id))
+        await rig.repo.create_message(message(new.id, parent_message_id=session().id))
 
 
-async def test_bad_input_is_rejected_the_same_way_in_every_state(
-    repo: Repository, primary: OutageRepository
-) -> None:
+async def test_bad_input_is_rejected_the_same_way_in_every_state(rig: Rig) -> None:
     bad_agent = Agent.model_construct(name="", id=session().id)
     checks: list[Callable[[], Awaitable[object]]] = [
-        lambda: repo.list_sessions(limit=0),
-        lambda: repo.list_tools(enabled_only="yes"),  # type: ignore[arg-type]
-        lambda: repo.list_sessions(user_id=5),  # type: ignore[arg-type]
-        lambda: repo.create_agent(bad_agent),
-        lambda: repo.get_session("not-a-uuid"),  # type: ignore[arg-type]
-        lambda: repo.create_session("a session"),  # type: ignore[arg-type]
+        lambda: rig.repo.list_sessions(limit=0),
+        lambda: rig.repo.list_tools(enabled_only="yes"),  # type: ignore[arg-type]
+        lambda: rig.repo.list_sessions(user_id=5),  # type: ignore[arg-type]
+        lambda: rig.repo.create_agent(bad_agent),
+        lambda: rig.repo.get_session("not-a-uuid"),  # type: ignore[arg-type]
+        lambda: rig.repo.create_session("a session"),  # type: ignore[arg-type]
     ]
     healthy = []
     for check in checks:
         with pytest.raises(RepositoryValidationError) as caught:
             await check()
         healthy.append(str(caught.value))
-    await fail_over(repo, primary)
+    await rig.fail_over()
     for check, expected in zip(checks, healthy, strict=True):
         with pytest.raises(RepositoryValidationError) as caught:
             await check()
@@ -209,30 +192,26 @@ async def test_neither_available() -> None:
 # -- flags, lifecycle ------------------------------------------------------------------------
 
 
-async def test_without_fallbacks_errors_surface(
-    monitor: RepositoryHealthMonitor, repo: Repository, primary: OutageRepository
-) -> None:
+async def test_without_fallbacks_errors_surface(rig: Rig) -> None:
     with feature_flags.override("fallbacks", False):
-        primary.down = True
+        rig.primary.down = True
         for _ in range(4):
             with pytest.raises(RepositoryConnectionError, match="simulated outage"):
-                await repo.create_session(session())
-        assert monitor.state is BreakerState.OPEN
-        assert monitor.status().active == "primary"
+                await rig.repo.create_session(session())
+        assert rig.monitor.state is BreakerState.OPEN
+        assert rig.monitor.status().active == "primary"
         with pytest.raises(RepositoryConnectionError, match="fallbacks are off"):
-            await monitor.get_healthy_repository()
+            await rig.monitor.get_healthy_repository()
 
 
-async def test_without_circuit_breakers_the_first_result_switches(
-    monitor: RepositoryHealthMonitor, repo: Repository, primary: OutageRepository
-) -> None:
+async def test_without_circuit_breakers_the_first_result_switches(rig: Rig) -> None:
     with feature_flags.override("circuit_breakers", False):
-        primary.down = True
-        created = await repo.create_session(session())  # the first failure fails over
-        assert monitor.state is BreakerState.OPEN
-        primary.down = False
-        assert (await monitor.check()).state is BreakerState.CLOSED  # no recovery timeout
-        assert await primary.get_session(created.id) is not None
+        rig.primary.down = True
+        created = await rig.repo.create_session(session())  # the first failure fails over
+        assert rig.monitor.state is BreakerState.OPEN
+        rig.primary.down = False
+        assert (await rig.monitor.check()).state is BreakerState.CLOSED  # no recovery timeout
+        assert await rig.primary.get_session(created.id) is not None
 
 
 async def test_a_primary_down_at_start_opens_at_once(
@@ -256,20 +235,18 @@ async def test_a_primary_down_at_start_opens_at_once(
     assert fallback.is_connected  # the caller's
 
 
-async def test_a_stopped_monitor_refuses_calls_until_started_again(
-    monitor: RepositoryHealthMonitor, repo: Repository
-) -> None:
-    await monitor.stop()
-    await monitor.stop()  # idempotent
+async def test_a_stopped_monitor_refuses_calls_until_started_again(rig: Rig) -> None:
+    await rig.monitor.stop()
+    await rig.monitor.stop()  # idempotent
     with pytest.raises(RepositoryConnectionError, match="health monitor is stopped"):
-        await repo.create_session(session())
-    assert not await repo.health_check()
-    assert await monitor.get_healthy_repository() is repo
-    assert await repo.health_check()
-    assert await repo.create_session(session())
-    async with repo:  # the routing repository's lifecycle is the monitor's
-        assert monitor.running
-    assert not monitor.running
+        await rig.repo.create_session(session())
+    assert not await rig.repo.health_check()
+    assert await rig.monitor.get_healthy_repository() is rig.repo
+    assert await rig.repo.health_check()
+    assert await rig.repo.create_session(session())
+    async with rig.repo:  # the routing repository's lifecycle is the monitor's
+        assert rig.monitor.running
+    assert not rig.monitor.running
 
 
 async def test_the_background_task_fails_over_and_back(fallback: InMemoryRepository) -> None:
@@ -291,14 +268,12 @@ async def test_the_background_task_fails_over_and_back(fallback: InMemoryReposit
         assert monitor.status().failover_count == 1
 
 
-async def test_last_error_never_shows_a_password(
-    monitor: RepositoryHealthMonitor, repo: Repository, primary: OutageRepository
-) -> None:
-    primary.error = "cannot reach postgresql://app:s3cr3t@db.internal/agent: refused"
-    primary.down = True
+async def test_last_error_never_shows_a_password(rig: Rig) -> None:
+    rig.primary.error = "cannot reach postgresql://app:s3cr3t@db.internal/agent: refused"
+    rig.primary.down = True
     with pytest.raises(RepositoryConnectionError):
-        await repo.list_agents()
-    last_error = monitor.status().last_error
+        await rig.repo.list_agents()
+    last_error = rig.monitor.status().last_error
     assert last_error is not None and "s3cr3t" not in last_error and "***" in last_error
 
 

@@ -6,72 +6,52 @@ from __future__ import annotations
 
 import pytest
 
-from ai_agent.infrastructure.database import (
-    InMemoryRepository,
-    Repository,
-    RepositoryHealthMonitor,
-    RepositoryValidationError,
-)
-from unit.health.support import (
-    Clock,
-    OutageRepository,
-    fail_over,
-    message,
-    recover,
-    session,
-    unavailable,
-)
+from ai_agent.infrastructure.database import RepositoryValidationError
+from unit.health.support import Rig, message, session, unavailable
 
 SCOPE = '["adk","app","a"]'
 
 
-async def test_state_calls_are_refused_during_an_outage(
-    repo: Repository, primary: OutageRepository, fallback: InMemoryRepository
-) -> None:
-    await repo.create_session_with_state(session(), state={SCOPE: {"x": 1}})
-    await fail_over(repo, primary)
-    during = await repo.create_session(session())
+async def test_state_calls_are_refused_during_an_outage(rig: Rig) -> None:
+    await rig.repo.create_session_with_state(session(), state={SCOPE: {"x": 1}})
+    await rig.fail_over()
+    during = await rig.repo.create_session(session())
     with unavailable():
-        await repo.get_states([SCOPE])
+        await rig.repo.get_states([SCOPE])
     with unavailable():
-        await repo.create_session_with_state(session(), state={SCOPE: {"x": 2}})
+        await rig.repo.create_session_with_state(session(), state={SCOPE: {"x": 2}})
     for kwargs in ({"state": {SCOPE: {"x": 2}}}, {"session_state": {"s": 1}}):
         with unavailable():
-            await repo.append_message_with_state(message(during.id), **kwargs)
+            await rig.repo.append_message_with_state(message(during.id), **kwargs)
     with unavailable():
-        await repo.append_message_with_state(
+        await rig.repo.append_message_with_state(
             message(during.id), if_last_activity=during.last_activity
         )
-    assert await fallback.get_messages_by_session(during.id) == []
-    assert await fallback.get_states([SCOPE]) == {SCOPE: {}}
+    assert await rig.fallback.get_messages_by_session(during.id) == []
+    assert await rig.fallback.get_states([SCOPE]) == {SCOPE: {}}
     with pytest.raises(RepositoryValidationError):  # checked as the primary would
-        await repo.get_states([""])
+        await rig.repo.get_states([""])
     with pytest.raises(RepositoryValidationError):
-        await repo.append_message_with_state(message(during.id), state={SCOPE: {"x": {1}}})
+        await rig.repo.append_message_with_state(message(during.id), state={SCOPE: {"x": {1}}})
 
 
-async def test_stateless_calls_are_plain_creates_and_replay(
-    monitor: RepositoryHealthMonitor,
-    repo: Repository,
-    primary: OutageRepository,
-    clock: Clock,
-) -> None:
-    await fail_over(repo, primary)
-    created = await repo.create_session_with_state(session(), state={SCOPE: {}})
-    stored = await repo.append_message_with_state(message(created.id), state={}, session_state={})
-    await recover(monitor, primary, clock)
-    assert await primary.get_session(created.id) is not None
-    assert await primary.get_message(stored.id) == stored
-    assert await repo.get_states([SCOPE]) == {SCOPE: {}}
+async def test_stateless_calls_are_plain_creates_and_replay(rig: Rig) -> None:
+    await rig.fail_over()
+    created = await rig.repo.create_session_with_state(session(), state={SCOPE: {}})
+    stored = await rig.repo.append_message_with_state(
+        message(created.id), state={}, session_state={}
+    )
+    await rig.recover()
+    assert await rig.primary.get_session(created.id) is not None
+    assert await rig.primary.get_message(stored.id) == stored
+    assert await rig.repo.get_states([SCOPE]) == {SCOPE: {}}
 
 
-async def test_state_calls_reach_the_primary_when_healthy(
-    repo: Repository, primary: OutageRepository
-) -> None:
-    created = await repo.create_session_with_state(session(), state={SCOPE: {"x": 1}})
-    await repo.append_message_with_state(
+async def test_state_calls_reach_the_primary_when_healthy(rig: Rig) -> None:
+    created = await rig.repo.create_session_with_state(session(), state={SCOPE: {"x": 1}})
+    await rig.repo.append_message_with_state(
         message(created.id), state={SCOPE: {"y": 2}}, session_state={"s": 3}
     )
-    assert await primary.get_states([SCOPE]) == {SCOPE: {"x": 1, "y": 2}}
-    stored = await primary.get_session(created.id)
+    assert await rig.primary.get_states([SCOPE]) == {SCOPE: {"x": 1, "y": 2}}
+    stored = await rig.primary.get_session(created.id)
     assert stored is not None and stored.metadata["state"] == {"s": 3}
