@@ -63,8 +63,7 @@ class ArgumentChecks:
         try:
             # Validated once, here; owned() then copies the JSON fields (pydantic copies only
             # their outer container), so a backend may keep or return the result as is. The
-            # validator reads __dict__ without changing it: model_validate(dict(...)) would
-            # add a copy and a Python frame (0.9 us of a 7 us validation).
+            # validator reads __dict__ without changing it, so no copy of it is made first.
             valid: M = model.__pydantic_validator__.validate_python(value.__dict__)
             return owned(valid)
         except ValidationError as exc:

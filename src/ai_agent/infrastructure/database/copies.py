@@ -131,7 +131,7 @@ def clone(model: M) -> M:
     return construct(type(model), values)
 
 
-_new = object.__new__  # BaseModel defines no __new__; skipping the lookup saves 0.3 us
+_new = object.__new__  # BaseModel defines no __new__: bound once, not looked up per model
 _setattr = object.__setattr__
 
 
