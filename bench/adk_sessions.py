@@ -28,7 +28,6 @@ import argparse
 import asyncio
 import json
 import secrets
-import statistics
 import sys
 import time
 from collections.abc import AsyncIterator, Callable
@@ -50,6 +49,7 @@ if str(ROOT) not in sys.path:  # run as a script: make `bench` importable
 from ai_agent.infrastructure.database import migrations  # noqa: E402
 from ai_agent.infrastructure.database.postgresql import PostgreSQLRepository  # noqa: E402
 from ai_agent.integrations.adk import RepositorySessionService  # noqa: E402
+from bench.data import median_figures, percentiles  # noqa: E402
 from bench.servers import endpoints  # noqa: E402
 
 POOL = 20
@@ -171,10 +171,10 @@ async def read_latency(service: BaseSessionService, size: int, reads: int) -> tu
         found = await service.get_session(
             app_name=APP, user_id="reader", session_id=session.id, config=config
         )
-        timings.append((time.perf_counter() - started) * 1000)
+        timings.append(time.perf_counter() - started)
         if found is None or len(found.events) != READ or found.events[-1].id != events[-1].id:
             raise AssertionError("get_session(num_recent_events=50) returned the wrong events")
-    return statistics.median(timings), statistics.quantiles(timings, n=100)[98]
+    return percentiles(timings)
 
 
 async def list_latency(service: BaseSessionService, count: int, reads: int) -> float:
@@ -185,10 +185,10 @@ async def list_latency(service: BaseSessionService, count: int, reads: int) -> f
     for _ in range(reads):
         started = time.perf_counter()
         listed = await service.list_sessions(app_name=APP, user_id="lister")
-        timings.append((time.perf_counter() - started) * 1000)
+        timings.append(time.perf_counter() - started)
         if len(listed.sessions) != count:
             raise AssertionError("list_sessions returned the wrong sessions")
-    return statistics.median(timings)
+    return percentiles(timings)[0]
 
 
 async def measure(side: Side, scale: Scale) -> dict[str, float]:
@@ -215,10 +215,7 @@ async def run(url: str, scale: Scale, repeat: int) -> dict[str, Any]:
         runs["ours"].append(await measure(ours(url), scale))
         print("ADK DatabaseSessionService...", file=sys.stderr, flush=True)
         runs["adk"].append(await measure(theirs(url), scale))
-    return {
-        name: {key: statistics.median(f[key] for f in figures) for key in figures[0]}
-        for name, figures in runs.items()
-    }
+    return {name: median_figures(figures) for name, figures in runs.items()}
 
 
 def table(results: dict[str, Any], scale: Scale) -> str:

@@ -105,9 +105,14 @@ def ids(messages: Sequence[Message]) -> list[str]:
 
 
 def percentiles(samples: list[float]) -> tuple[float, float]:
-    """p50 and p99 in milliseconds."""
+    """p50 and p99 in milliseconds, of ``samples`` in seconds."""
     cuts = statistics.quantiles(samples, n=100, method="inclusive")
     return statistics.median(samples) * 1e3, cuts[98] * 1e3
+
+
+def median_figures(runs: list[dict[str, float]]) -> dict[str, float]:
+    """Each figure's median over repeated runs of one workload."""
+    return {key: statistics.median(run[key] for run in runs) for key in runs[0]}
 
 
 async def warm_up(store: Store, scale: Scale) -> None:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import statistics
 import sys
 import tempfile
 import time
@@ -42,6 +41,7 @@ from ai_agent.infrastructure.database.transfer import (  # noqa: E402
     compare_repositories,
     copy_repository,
 )
+from bench.data import percentiles  # noqa: E402
 from bench.servers import endpoints  # noqa: E402
 
 SCALES = {"small": 20_000, "full": 1_000_000}
@@ -93,11 +93,6 @@ async def _writers(
     return latencies
 
 
-def _p(samples: list[float]) -> tuple[float, float]:
-    cuts = statistics.quantiles(samples, n=100, method="inclusive")
-    return statistics.median(samples) * 1e3, cuts[98] * 1e3
-
-
 async def _truncate(repository: PostgreSQLRepository) -> None:
     assert repository.pool is not None
     async with repository.pool.acquire() as connection:
@@ -126,8 +121,8 @@ async def prune_under_load(url: str, total: int) -> dict[str, float]:
         alone = await writing
     if report.messages_deleted != total:
         raise SystemExit(f"prune deleted {report.messages_deleted} messages, expected {total}")
-    alone_p50, alone_p99 = _p(alone)
-    during_p50, during_p99 = _p(during)
+    alone_p50, alone_p99 = percentiles(alone)
+    during_p50, during_p99 = percentiles(during)
     return {
         "prune_messages": report.messages_deleted,
         "prune_seconds": prune_seconds,

@@ -30,7 +30,6 @@ import argparse
 import asyncio
 import json
 import secrets
-import statistics
 import sys
 import time
 from collections.abc import AsyncIterator, Callable
@@ -49,6 +48,7 @@ from ai_agent.infrastructure.database import migrations  # noqa: E402
 from ai_agent.infrastructure.database.postgresql import PostgreSQLRepository  # noqa: E402
 from ai_agent.infrastructure.database.redis import RedisRepository  # noqa: E402
 from ai_agent.integrations.openai_agents import RepositorySession  # noqa: E402
+from bench.data import median_figures, percentiles  # noqa: E402
 from bench.raw_redis import drop_keys, make_client  # noqa: E402
 from bench.servers import endpoints  # noqa: E402
 
@@ -194,11 +194,10 @@ async def read_latency(make: Maker, size: int, reads: int) -> tuple[float, float
     for _ in range(reads):
         started = time.perf_counter()
         items = await session.get_items(READ)
-        timings.append((time.perf_counter() - started) * 1000)
+        timings.append(time.perf_counter() - started)
         if len(items) != READ or items[-1] != expected_last:
             raise AssertionError(f"get_items({READ}) returned the wrong items")
-    quantiles = statistics.quantiles(timings, n=100)
-    return statistics.median(timings), quantiles[98]
+    return percentiles(timings)
 
 
 async def measure(side: Side, scale: Scale) -> dict[str, float]:
@@ -234,7 +233,7 @@ async def run_backend(backend: str, url: str, scale: Scale, repeat: int) -> dict
     result: dict[str, Any] = {"sdk_missing": peer if isinstance(peer, str) else None}
     for name, figures in runs.items():
         if figures:
-            result[name] = {key: statistics.median(f[key] for f in figures) for key in figures[0]}
+            result[name] = median_figures(figures)
     return result
 
 
