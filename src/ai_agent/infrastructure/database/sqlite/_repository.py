@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Self, TypeVar
+from typing import Any, Final, Self, TypeVar
 from uuid import UUID
 
 from ai_agent.config.urls import sqlite_file_path
@@ -45,9 +45,10 @@ class SQLiteRepository(BaseRepository):
         busy_timeout: float = 5.0,
     ) -> None:
         super().__init__()
-        self._connection = SQLiteConnection(
-            _file_path(path), _synchronous(synchronous), _busy_timeout(busy_timeout)
-        )
+        self.path: Final = _file_path(path)
+        self.synchronous: Final = _synchronous(synchronous)
+        self.busy_timeout: Final = _busy_timeout(busy_timeout)
+        self._connection = SQLiteConnection(self.path, self.synchronous, self.busy_timeout)
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> Self:
@@ -62,18 +63,6 @@ class SQLiteRepository(BaseRepository):
         except ValueError as exc:
             raise RepositoryValidationError(f"SQLiteRepository: {exc}") from None
         return cls(path, **options)
-
-    @property
-    def path(self) -> Path:
-        return self._connection.path
-
-    @property
-    def synchronous(self) -> Synchronous:
-        return self._connection.synchronous
-
-    @property
-    def busy_timeout(self) -> float:
-        return self._connection.busy_timeout
 
     @property
     def display_url(self) -> str:
