@@ -25,8 +25,10 @@ __all__ = [
     "TOOLS",
     "CatalogKind",
     "CatalogOperations",
+    "E",
 ]
 
+#: The model of a catalog's entries: the type variable of ``CatalogKind`` and the hooks.
 E = TypeVar("E", bound=DomainModel)
 
 

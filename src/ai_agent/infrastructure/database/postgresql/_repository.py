@@ -8,15 +8,15 @@ from __future__ import annotations
 
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
-from typing import Any, ClassVar, Self, TypeVar, cast
+from typing import Any, ClassVar, Self, cast
 from uuid import UUID
 
 from ai_agent.config.sections import RetryPolicy
 from ai_agent.config.settings import DatabaseSettings
-from ai_agent.domain.models import DomainModel, Message, Session
+from ai_agent.domain.models import Message, Session
 from ai_agent.infrastructure.database.abandoned import Release
 from ai_agent.infrastructure.database.base import BaseRepository
-from ai_agent.infrastructure.database.catalog import CatalogKind
+from ai_agent.infrastructure.database.catalog import CatalogKind, E
 from ai_agent.infrastructure.database.errors import RepositoryError
 from ai_agent.infrastructure.database.postgresql import (
     _connection,
@@ -38,8 +38,6 @@ from ai_agent.infrastructure.database.postgresql._errors import translate_error
 from ai_agent.infrastructure.database.states import StateDeltas, StatefulAppend
 
 __all__ = ["PostgreSQLRepository"]
-
-M = TypeVar("M", bound=DomainModel)
 
 _DEFAULT_POOL_TIMEOUT: float = DatabaseSettings.model_fields["pool_timeout"].default
 
@@ -255,20 +253,20 @@ class PostgreSQLRepository(BaseRepository):
 
     # -- catalog -------------------------------------------------------------------------------
 
-    async def _create_entry(self, kind: CatalogKind[M], entry: M) -> M:
-        return cast(M, await self._catalogs[kind.name].create(entry))
+    async def _create_entry(self, kind: CatalogKind[E], entry: E) -> E:
+        return cast(E, await self._catalogs[kind.name].create(entry))
 
-    async def _get_entry(self, kind: CatalogKind[M], entry_id: UUID) -> M | None:
-        return cast("M | None", await self._catalogs[kind.name].get(entry_id))
+    async def _get_entry(self, kind: CatalogKind[E], entry_id: UUID) -> E | None:
+        return cast("E | None", await self._catalogs[kind.name].get(entry_id))
 
     async def _list_entries(
-        self, kind: CatalogKind[M], enabled_only: bool, limit: int, offset: int
-    ) -> list[M]:
+        self, kind: CatalogKind[E], enabled_only: bool, limit: int, offset: int
+    ) -> list[E]:
         catalog = self._catalogs[kind.name]
-        return cast("list[M]", await catalog.page(limit, offset, enabled_only=enabled_only))
+        return cast("list[E]", await catalog.page(limit, offset, enabled_only=enabled_only))
 
-    async def _update_entry(self, kind: CatalogKind[M], entry: M) -> M:
-        return cast(M, await self._catalogs[kind.name].update(entry))
+    async def _update_entry(self, kind: CatalogKind[E], entry: E) -> E:
+        return cast(E, await self._catalogs[kind.name].update(entry))
 
-    async def _delete_entry(self, kind: CatalogKind[M], entry_id: UUID) -> bool:
+    async def _delete_entry(self, kind: CatalogKind[E], entry_id: UUID) -> bool:
         return await self._catalogs[kind.name].delete(entry_id)

@@ -7,14 +7,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Final, Self, TypeVar
+from typing import Any, Final, Self
 from uuid import UUID
 
 from ai_agent.config.urls import sqlite_file_path
-from ai_agent.domain.models import DomainModel, Message, Session
+from ai_agent.domain.models import Message, Session
 from ai_agent.infrastructure.database.abandoned import Release
 from ai_agent.infrastructure.database.base import BaseRepository
-from ai_agent.infrastructure.database.catalog import CatalogKind
+from ai_agent.infrastructure.database.catalog import CatalogKind, E
 from ai_agent.infrastructure.database.errors import RepositoryError, RepositoryValidationError
 from ai_agent.infrastructure.database.sqlite import (
     _catalog,
@@ -28,8 +28,6 @@ from ai_agent.infrastructure.database.sqlite._errors import translate_error
 from ai_agent.infrastructure.database.states import StateDeltas, StatefulAppend
 
 __all__ = ["SQLiteRepository"]
-
-M = TypeVar("M", bound=DomainModel)
 
 
 class SQLiteRepository(BaseRepository):
@@ -161,21 +159,21 @@ class SQLiteRepository(BaseRepository):
 
     # -- catalog -------------------------------------------------------------------------------
 
-    async def _create_entry(self, kind: CatalogKind[M], entry: M) -> M:
+    async def _create_entry(self, kind: CatalogKind[E], entry: E) -> E:
         return await _catalog.create(self._connection, kind, entry)
 
-    async def _get_entry(self, kind: CatalogKind[M], entry_id: UUID) -> M | None:
+    async def _get_entry(self, kind: CatalogKind[E], entry_id: UUID) -> E | None:
         return await _catalog.get(self._connection, kind, entry_id)
 
     async def _list_entries(
-        self, kind: CatalogKind[M], enabled_only: bool, limit: int, offset: int
-    ) -> list[M]:
+        self, kind: CatalogKind[E], enabled_only: bool, limit: int, offset: int
+    ) -> list[E]:
         return await _catalog.list_page(self._connection, kind, enabled_only, limit, offset)
 
-    async def _update_entry(self, kind: CatalogKind[M], entry: M) -> M:
+    async def _update_entry(self, kind: CatalogKind[E], entry: E) -> E:
         return await _catalog.update(self._connection, kind, entry)
 
-    async def _delete_entry(self, kind: CatalogKind[M], entry_id: UUID) -> bool:
+    async def _delete_entry(self, kind: CatalogKind[E], entry_id: UUID) -> bool:
         return await _catalog.delete(self._connection, kind, entry_id)
 
     # -- scoped state ------------------------------------------------------------------------
