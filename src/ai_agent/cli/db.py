@@ -12,6 +12,7 @@ The database is the one the settings select, unless ``--url`` names another;
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -154,24 +155,31 @@ def _confirmed(question: str) -> bool:
 # -- check and status --------------------------------------------------------------------
 
 
-def _observe(
-    verb: str, url: str | None, env: str | None, env_file: Path, timeout: float
-) -> tuple[Target, Observed]:
-    """The database the options name, and its revision, read behind a spinner."""
-    target = resolve_target(url, env, env_file)
-    return target, run_step(target, f"{verb} {target.shown}...", read_revision(target), timeout)
+# What check and status do with the revision read: (target, its revision, head) -> None.
+Report = Callable[[Target, Observed, str], None]
 
 
-@db_app.command()
-def check(
-    url: UrlOption = None,
-    env: EnvOption = None,
-    env_file: EnvFileOption = Path(DEFAULT_ENV_FILE),
-    timeout: TimeoutOption = 15.0,
-) -> None:
+def _revision_command(verb: str, report: Report) -> Callable[..., None]:
+    """``check`` and ``status``: the same options and the same read behind a spinner (``verb``
+    names it), then ``report``, whose docstring is the command's help."""
+
+    def command(
+        url: UrlOption = None,
+        env: EnvOption = None,
+        env_file: EnvFileOption = Path(DEFAULT_ENV_FILE),
+        timeout: TimeoutOption = 15.0,
+    ) -> None:
+        target = resolve_target(url, env, env_file)
+        observed = run_step(target, f"{verb} {target.shown}...", read_revision(target), timeout)
+        report(target, observed, migrations.head_revision())
+
+    command.__doc__ = report.__doc__
+    return command
+
+
+def _check(target: Target, observed: Observed, head: str) -> None:
     """Exit 0 when the database is reachable and at the newest revision, else say why."""
-    target, observed = _observe("Checking", url, env, env_file, timeout)
-    head, current = migrations.head_revision(), observed.revision
+    current = observed.revision
     if current is not None and not migrations.is_known_revision(current):
         fail(f"Not ready: {unknown_revision(target, current)}")
     if current != head:
@@ -182,16 +190,9 @@ def check(
     typer.echo(f"OK: {target.shown} is reachable and at revision {head} (head).")
 
 
-@db_app.command()
-def status(
-    url: UrlOption = None,
-    env: EnvOption = None,
-    env_file: EnvFileOption = Path(DEFAULT_ENV_FILE),
-    timeout: TimeoutOption = 15.0,
-) -> None:
+def _status(target: Target, observed: Observed, head: str) -> None:
     """Show the database's current revision and the newest one this version ships."""
-    target, observed = _observe("Reading", url, env, env_file, timeout)
-    head, current = migrations.head_revision(), observed.revision
+    current = observed.revision
     if current == head:
         state = "up to date"
     elif current is None:
@@ -204,6 +205,10 @@ def status(
     typer.echo(f"Current revision:  {observed.describe()}")
     typer.echo(f"Head revision:     {head}")
     typer.echo(f"Status:            {state}")
+
+
+check = db_app.command("check")(_revision_command("Checking", _check))
+status = db_app.command("status")(_revision_command("Reading", _status))
 
 
 def main(prog_name: str = "ai-agent db") -> None:
