@@ -17,16 +17,13 @@ from ai_agent.infrastructure.database import (
     RepositoryError,
 )
 from ai_agent.infrastructure.database.postgresql import PostgreSQLRepository
+from integration._transactions import Boom, rolled_back
 
 pytestmark = pytest.mark.postgresql
 
 
 def message(session_id: UUID, content: str = "hello") -> Message:
     return Message(session_id=session_id, role=MessageRole.USER, content=content)
-
-
-class Boom(Exception):
-    pass
 
 
 def read_when_set(
@@ -77,12 +74,10 @@ async def test_an_exception_rolls_back_everything_and_propagates_unchanged(
 ) -> None:
     kept = await repository.create_session(Session(user_id="u"))
     fresh = Session(user_id="u")
-    with pytest.raises(Boom):
-        async with repository.transaction():
-            await repository.create_session(fresh)
-            await repository.create_message(message(kept.id))
-            await repository.delete_session(kept.id)
-            raise Boom
+    async with rolled_back(repository):
+        await repository.create_session(fresh)
+        await repository.create_message(message(kept.id))
+        await repository.delete_session(kept.id)
 
     assert await repository.get_session(fresh.id) is None
     assert await message_count(repository, kept.id) == 0
@@ -163,11 +158,9 @@ async def test_tasks_spawned_inside_a_block_share_its_connection_one_at_a_time(
     single: PostgreSQLRepository,
 ) -> None:
     session = await single.create_session(Session(user_id="u"))
-    with pytest.raises(Boom):
-        async with single.transaction():
-            await asyncio.gather(*(single.create_message(message(session.id)) for _ in range(5)))
-            assert await message_count(single, session.id) == 5
-            raise Boom  # the children's writes were part of the block: all roll back
+    async with rolled_back(single):  # the children's writes are part of the block: all roll back
+        await asyncio.gather(*(single.create_message(message(session.id)) for _ in range(5)))
+        assert await message_count(single, session.id) == 5
 
     async with single.transaction():
         await asyncio.gather(*(single.create_message(message(session.id)) for _ in range(5)))

@@ -15,16 +15,13 @@ from ai_agent.infrastructure.database import (
     RepositoryConnectionError,
 )
 from ai_agent.infrastructure.database.sqlite import SQLiteRepository
+from integration._transactions import rolled_back
 
 pytestmark = pytest.mark.sqlite
 
 
 def message(session: Session, content: str = "hello") -> Message:
     return Message(session_id=session.id, role=MessageRole.USER, content=content)
-
-
-class Boom(Exception):
-    pass
 
 
 async def test_a_block_commits_every_call_together(repository: SQLiteRepository) -> None:
@@ -44,12 +41,10 @@ async def test_an_exception_rolls_back_every_call_in_the_block(
     repository: SQLiteRepository,
 ) -> None:
     kept = await repository.create_session(Session(user_id="u"))
-    with pytest.raises(Boom):
-        async with repository.transaction():
-            await repository.create_session(Session(user_id="u"))
-            await repository.create_message(message(kept))
-            await repository.create_agent(Agent(name="temporary"))
-            raise Boom
+    async with rolled_back(repository):
+        await repository.create_session(Session(user_id="u"))
+        await repository.create_message(message(kept))
+        await repository.create_agent(Agent(name="temporary"))
     assert await repository.list_sessions(user_id="u") == [kept]
     assert await repository.get_messages_by_session(kept.id) == []
     assert await repository.list_agents() == []
@@ -76,10 +71,8 @@ async def test_a_failed_call_inside_a_block_undoes_only_itself(
 async def test_a_nested_block_is_a_savepoint(repository: SQLiteRepository) -> None:
     async with repository.transaction():
         await repository.create_agent(Agent(name="outer"))
-        with pytest.raises(Boom):
-            async with repository.transaction():
-                await repository.create_agent(Agent(name="inner"))
-                raise Boom
+        async with rolled_back(repository):
+            await repository.create_agent(Agent(name="inner"))
         async with repository.transaction():
             await repository.create_agent(Agent(name="inner-kept"))
     assert [agent.name for agent in await repository.list_agents()] == ["inner-kept", "outer"]
@@ -100,13 +93,11 @@ async def test_other_tasks_wait_for_the_block_and_never_see_its_rows(
         await repository.create_agent(Agent(name="from-another-task"))
 
     tasks = [asyncio.create_task(reader()), asyncio.create_task(writer())]
-    with pytest.raises(Boom):
-        async with repository.transaction():
-            await repository.create_agent(Agent(name="uncommitted"))
-            inside.set()
-            await asyncio.sleep(0.05)  # the other tasks run now, and must wait
-            assert seen == []
-            raise Boom
+    async with rolled_back(repository):
+        await repository.create_agent(Agent(name="uncommitted"))
+        inside.set()
+        await asyncio.sleep(0.05)  # the other tasks run now, and must wait
+        assert seen == []
     await asyncio.gather(*tasks)
     assert seen == [0]
     assert [agent.name for agent in await repository.list_agents()] == ["from-another-task"]
