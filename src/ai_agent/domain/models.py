@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
@@ -120,41 +120,38 @@ def _check_json(value: Any, depth: int = 1) -> None:
         if not math.isfinite(value):
             raise _JsonError(f"is {value}, which JSON cannot hold")
     elif isinstance(value, dict):
-        _check_items(_checked_keys(value), depth, "[{!r}]")
+        for key in value:
+            if type(key) is not str or not key.isascii() or "\x00" in key:
+                _check_key(key)
+        _check_items(value.items(), depth, "[{!r}]")
     elif isinstance(value, list):
         _check_items(enumerate(value), depth, "[{}]")
     else:
         raise _JsonError(f"holds a {type(value).__name__}, which is not JSON")
 
 
-def _plain_leaf(item: Any) -> bool:
-    """Whether ``item`` is an ASCII str without NUL, an int, a bool or None: nothing to check.
-
-    A shortcut for the leaves that make up most JSON, so that they cost no recursive call.
-    """
-    kind = type(item)
-    if kind is str:
-        return item.isascii() and "\x00" not in item
-    return kind is int or kind is bool or item is None
-
-
-def _checked_keys(value: dict[Any, Any]) -> Iterator[tuple[Any, Any]]:
-    """The object's items, each key checked before its value is."""
-    for key, item in value.items():
-        if type(key) is not str or not key.isascii() or "\x00" in key:
-            if not isinstance(key, str):
-                raise _JsonError(f"has the key {key!r}; JSON object keys must be strings")
-            if problem := _unstorable(key):
-                raise _JsonError(f"has a key containing {problem}: {key!r}")
-        yield key, item
+def _check_key(key: Any) -> None:
+    if not isinstance(key, str):
+        raise _JsonError(f"has the key {key!r}; JSON object keys must be strings")
+    if problem := _unstorable(key):
+        raise _JsonError(f"has a key containing {problem}: {key!r}")
 
 
 def _check_items(items: Iterable[tuple[Any, Any]], depth: int, step: str) -> None:
-    """Check each child of a list or object; ``step`` formats its key into the error path."""
+    """Check each child of a list or object; ``step`` formats its key into the error path.
+
+    Most JSON is ASCII text without NUL, ints, bools and None: those leaves are recognised
+    inline, so they cost no call.
+    """
     shallow = depth < MAX_JSON_DEPTH  # a leaf one level down is still within the limit
     for key, item in items:
-        if shallow and _plain_leaf(item):
-            continue
+        if shallow:
+            kind = type(item)
+            if kind is str:
+                if item.isascii() and "\x00" not in item:
+                    continue
+            elif kind is int or kind is bool or item is None:
+                continue
         try:
             _check_json(item, depth + 1)
         except _JsonError as exc:

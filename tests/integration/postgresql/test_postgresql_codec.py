@@ -12,6 +12,7 @@ from uuid import UUID, SafeUUID, uuid4
 import pytest
 
 from ai_agent.domain.models import Session
+from ai_agent.infrastructure.database.json_text import decode_json
 from ai_agent.infrastructure.database.postgresql import PostgreSQLRepository
 from ai_agent.infrastructure.database.postgresql._codec import (
     AGENTS,
@@ -21,7 +22,6 @@ from ai_agent.infrastructure.database.postgresql._codec import (
     SESSIONS,
     TOOLS,
     Table,
-    decode_json,
     decode_uuid,
     encode_json,
     encode_uuid,

@@ -11,11 +11,19 @@ from __future__ import annotations
 from datetime import datetime
 from types import UnionType
 from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
-from uuid import UUID
+from uuid import UUID, SafeUUID
 
 from pydantic import AwareDatetime, BaseModel
 
-__all__ = ["clone", "construct", "copy_json", "field_kinds", "owned"]
+__all__ = [
+    "clone",
+    "construct",
+    "copy_json",
+    "field_kinds",
+    "owned",
+    "uuid_from_int",
+    "uuid_from_text",
+]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -116,11 +124,30 @@ def construct(cls: type[M], values: dict[str, Any]) -> M:
     ``values`` becomes the model's ``__dict__``.
     """
     model = _new(cls)
-    _setattr(model, "__dict__", values)
-    _setattr(model, "__pydantic_fields_set__", set(values))
-    _setattr(model, "__pydantic_extra__", None)
-    _setattr(model, "__pydantic_private__", None)
+    _set_dict(model, values)
+    _set_fields_set(model, set(values))
+    _set_extra(model, None)
+    _set_private(model, None)
     return model
+
+
+def uuid_from_text(text: str) -> UUID:
+    """Exactly a ``uuid.UUID`` of ``text``; the canonical form skips ``UUID.__init__``."""
+    if len(text) != 36:  # not the canonical form the stores write: let UUID parse it
+        return UUID(text)
+    return uuid_from_int(int(text.replace("-", ""), 16))
+
+
+def uuid_from_int(value: int) -> UUID:
+    """Exactly a ``uuid.UUID`` of ``value``, its two slots filled as unpickling does.
+
+    ``UUID(int=...)`` checks its arguments in Python first; ids read back from a store were
+    validated on the way in, so readers build them here.
+    """
+    uuid = _new(UUID)
+    _set_uuid_int(uuid, value)
+    _set_uuid_safe(uuid, _UNKNOWN_SAFETY)
+    return uuid
 
 
 def clone(model: M) -> M:
@@ -132,7 +159,14 @@ def clone(model: M) -> M:
 
 
 _new = object.__new__  # BaseModel defines no __new__: bound once, not looked up per model
-_setattr = object.__setattr__
+# The slots' own descriptors: cheaper per call than object.__setattr__'s attribute lookup.
+_set_dict = BaseModel.__dict__["__dict__"].__set__
+_set_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
+_set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
+_set_private = BaseModel.__dict__["__pydantic_private__"].__set__
+_set_uuid_int = UUID.__dict__["int"].__set__
+_set_uuid_safe = UUID.__dict__["is_safe"].__set__
+_UNKNOWN_SAFETY = SafeUUID.unknown
 
 
 def field_kinds(cls: type[BaseModel]) -> dict[str, type]:

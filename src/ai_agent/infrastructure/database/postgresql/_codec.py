@@ -14,10 +14,9 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, get_origin
-from uuid import UUID, SafeUUID
+from uuid import UUID
 
 from pydantic import AwareDatetime
-from pydantic_core import from_json
 
 from ai_agent.domain.models import (
     Agent,
@@ -31,7 +30,7 @@ from ai_agent.domain.models import (
     Session,
     Tool,
 )
-from ai_agent.infrastructure.database.copies import construct
+from ai_agent.infrastructure.database.copies import construct, uuid_from_int
 
 if TYPE_CHECKING:
     from asyncpg import Record
@@ -44,7 +43,6 @@ __all__ = [
     "SESSIONS",
     "TOOLS",
     "Table",
-    "decode_json",
     "decode_uuid",
     "encode_json",
     "encode_uuid",
@@ -93,34 +91,6 @@ def _encode_positional(value: Any) -> str:
     return _dumps(value)
 
 
-def decode_json(text: str) -> Any:
-    """``json.loads``; ints past Python's digit limit (stored by :func:`encode_json`) too.
-
-    Runs for every JSON value of every row read, inside asyncpg's protocol, so it uses
-    pydantic-core's parser, the faster one, which returns the same values for what ``jsonb``
-    prints (ints exact, floats correctly rounded, later duplicate keys win). What it refuses
-    goes through ``json.loads``, which decides: ints past the digit limit (read exactly) and
-    nothing else ``jsonb`` can hold.
-    """
-    try:
-        return from_json(text)
-    except ValueError:
-        pass
-    try:
-        return json.loads(text)
-    except ValueError:
-        return json.loads(text, parse_int=_exact_int)
-
-
-def _exact_int(digits: str) -> int:
-    return int(Decimal(digits))
-
-
-# uuid.UUID keeps its value in two slots; their descriptors set them without UUID.__init__.
-_new_uuid = object.__new__
-_set_uuid_int = UUID.__dict__["int"].__set__
-_set_uuid_safe = UUID.__dict__["is_safe"].__set__
-_UNKNOWN = SafeUUID.unknown
 _from_bytes = int.from_bytes
 
 
@@ -134,10 +104,7 @@ def decode_uuid(data: bytes) -> UUID:
     slots as unpickling does (``UUID.__setstate__``), skipping ``UUID.__init__``'s parsing:
     cheaper than ``UUID(bytes=...)``, a text codec, or converting the rows afterwards.
     """
-    value = _new_uuid(UUID)
-    _set_uuid_int(value, _from_bytes(data))
-    _set_uuid_safe(value, _UNKNOWN)
-    return value
+    return uuid_from_int(_from_bytes(data))
 
 
 def encode_uuid(value: UUID | str) -> bytes:

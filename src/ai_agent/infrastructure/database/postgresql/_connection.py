@@ -23,8 +23,8 @@ from asyncpg.pool import PoolConnectionProxy
 
 from ai_agent.infrastructure.database.abandoned import Release, on_loop
 from ai_agent.infrastructure.database.errors import RepositoryConnectionError, RepositoryError
+from ai_agent.infrastructure.database.json_text import decode_json
 from ai_agent.infrastructure.database.postgresql._codec import (
-    decode_json,
     decode_uuid,
     encode_json,
     encode_uuid,

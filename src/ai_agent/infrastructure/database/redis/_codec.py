@@ -14,7 +14,6 @@ Timestamps are integer microseconds since the Unix epoch, exact for every ``date
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -24,7 +23,7 @@ from typing import Any, Final, TypeVar
 from uuid import UUID
 
 from pydantic import BaseModel, ValidationError
-from pydantic_core import PydanticSerializationError, from_json
+from pydantic_core import PydanticSerializationError
 
 from ai_agent.domain.models import (
     Agent,
@@ -35,8 +34,9 @@ from ai_agent.domain.models import (
     Session,
     Tool,
 )
-from ai_agent.infrastructure.database.copies import construct, field_kinds
+from ai_agent.infrastructure.database.copies import construct, field_kinds, uuid_from_text
 from ai_agent.infrastructure.database.errors import RepositoryError, RepositoryValidationError
+from ai_agent.infrastructure.database.json_text import decode_json
 
 __all__ = [
     "SESSION_FIELDS",
@@ -96,18 +96,7 @@ def _dump(model: BaseModel, exclude: set[str]) -> str:
 
 # Ids repeat across the rows of one read (every message names its session), so parsed ones
 # are cached. UUIDs are immutable, so sharing them is safe.
-_uuid = lru_cache(maxsize=4096)(UUID)
-
-
-def _json(text: str) -> Any:
-    """``json.loads`` through pydantic-core's parser, which reads what ``model_dump_json``
-    writes to the same values (big integers exact, floats correctly rounded). What it
-    refuses (a lone surrogate escape, which ``model_dump_json`` never writes) goes through
-    ``json.loads``, which decides."""
-    try:
-        return from_json(text)
-    except ValueError:
-        return json.loads(text)
+_uuid = lru_cache(maxsize=4096)(uuid_from_text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +116,7 @@ def _shape(model: type[BaseModel]) -> _Shape:
     for name, kind in kinds.items():
         if kind is UUID:
             # A record's own id never repeats within a read: a cache would only churn.
-            pairs.append((name, UUID if name == "id" else _uuid))
+            pairs.append((name, uuid_from_text if name == "id" else _uuid))
         elif isinstance(kind, type) and issubclass(kind, Enum):
             pairs.append((name, {member.value: member for member in kind}.__getitem__))
         elif kind is datetime:
@@ -183,7 +172,7 @@ def decode_session(row: list[str | None]) -> Session | None:
     doc, created, activity, count, user = row
     if doc is None or created is None or activity is None:
         return None
-    data = _json(doc)
+    data = decode_json(doc)
     data.update(
         created_at=from_micros(created),
         last_activity=from_micros(activity),
@@ -202,7 +191,7 @@ def message_body(message: Message) -> str:
 
 def decode_message(frame: str) -> Message:
     created, parent, body = frame.split(NUL, 2)
-    return _message(int(created), parent, _json(body))
+    return _message(int(created), parent, decode_json(body))
 
 
 def decode_messages(frames: list[str]) -> list[Message]:
@@ -232,7 +221,7 @@ def _message(created: int, parent: str, data: dict[str, Any]) -> Message:
     stamp = _EPOCH + timedelta(0, 0, created)  # positional: no keyword parsing
     try:
         values = {
-            "id": UUID(data["id"]),  # never repeats within a read: no cache
+            "id": uuid_from_text(data["id"]),  # never repeats within a read: no cache
             "created_at": stamp,
             "updated_at": datetime.fromisoformat(data["updated_at"]),
             "session_id": _uuid(data["session_id"]),
@@ -258,7 +247,7 @@ def catalog_body(entity: Agent | Tool | MCPServer | ExternalService) -> str:
 
 def decode_catalog(model: type[CatalogEntity], frame: str) -> CatalogEntity:
     created, link, name, body = frame.split(NUL, 3)
-    data = _json(body)
+    data = decode_json(body)
     data.update(created_at=from_micros(created), name=name)
     if model is Tool:
         data["mcp_server_id"] = _uuid(link) if link else None

@@ -10,13 +10,12 @@ its model alone; which fields need converting is read from the model's annotatio
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Any, Generic, TypeVar
-from uuid import UUID, SafeUUID
+from uuid import UUID
 
 from ai_agent.domain.models import (
     Agent,
@@ -27,13 +26,8 @@ from ai_agent.domain.models import (
     Session,
     Tool,
 )
-from ai_agent.infrastructure.database.copies import construct, field_kinds
-
-_fast_loads: Callable[[str], Any]
-try:  # decodes JSON columns in a fraction of the standard library's time
-    from orjson import loads as _fast_loads
-except ImportError:  # pragma: no cover - without orjson, the standard library's decoder
-    _fast_loads = json.loads
+from ai_agent.infrastructure.database.copies import construct, field_kinds, uuid_from_text
+from ai_agent.infrastructure.database.json_text import decode_json
 
 __all__ = [
     "AGENTS",
@@ -45,7 +39,6 @@ __all__ = [
     "Row",
     "Table",
     "entity_name",
-    "from_json",
     "from_micros",
     "to_json",
     "to_micros",
@@ -57,9 +50,6 @@ Convert = Callable[[Any], Any]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
-_LONG_DIGITS = re.compile(r"\d{19}").search
-_UNKNOWN_SAFETY = SafeUUID.unknown  # an enum member: its lookup costs a descriptor call
-_new = object.__new__
 _setattr = object.__setattr__
 
 
@@ -77,28 +67,10 @@ def to_json(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
-def from_json(text: str) -> Any:
-    # orjson reads an integer beyond 64 bits as a float; JSON allows any integer, and any
-    # with up to 18 digits fits. Longer runs of digits (in numbers or text) go the exact way.
-    if _LONG_DIGITS(text) is None:
-        return _fast_loads(text)
-    return json.loads(text)
-
-
 def _json_column(value: dict[str, Any] | list[Any]) -> str:
     if not value:  # most metadata and tool calls are empty: no encoder call for those
         return "{}" if isinstance(value, dict) else "[]"
     return to_json(value)
-
-
-def _uuid(text: str) -> UUID:
-    """A ``UUID`` from its canonical text, built without ``UUID.__init__``'s parsing."""
-    if len(text) != 36:  # not the canonical form this backend writes: let UUID parse it
-        return UUID(text)
-    value = _new(UUID)
-    _setattr(value, "int", int(text.replace("-", ""), 16))
-    _setattr(value, "is_safe", _UNKNOWN_SAFETY)
-    return value
 
 
 def _enum_value(value: Enum) -> Any:
@@ -116,6 +88,10 @@ class Table(Generic[E]):
     # The columns whose stored value differs from the field's, and the conversion each way.
     _encoders: tuple[tuple[str, Convert], ...] = field(init=False)
     _decode: Callable[[Row], E] = field(init=False)
+    # Decoders taking some columns' values from the caller, by the names of those columns.
+    _decoders_with_known: dict[tuple[str, ...], Callable[..., E]] = field(
+        init=False, default_factory=dict, hash=False, compare=False, repr=False
+    )
 
     def __post_init__(self) -> None:
         kinds = field_kinds(self.model)
@@ -143,8 +119,22 @@ class Table(Generic[E]):
         """
         return self._decode(row)
 
-    def from_rows(self, rows: Iterable[Row]) -> list[E]:
-        return [self.from_row(row) for row in rows]
+    def from_rows(self, rows: Iterable[Row], known: Mapping[str, Any] | None = None) -> list[E]:
+        """The models of ``rows``; ``known`` gives columns whose value the caller holds.
+
+        A page of one session's messages shares its ``session_id``: given as known, it is
+        not decoded once per row (ids are immutable, so every model may hold the same one).
+        """
+        if not known:
+            decode = self._decode
+            return [decode(row) for row in rows]
+        columns = tuple(known)
+        decode_with = self._decoders_with_known.get(columns)
+        if decode_with is None:
+            decode_with = _row_decoder(self.model, field_kinds(self.model), columns)
+            self._decoders_with_known[columns] = decode_with
+        values = tuple(known.values())
+        return [decode_with(row, *values) for row in rows]
 
     def first(self, rows: Iterable[Row]) -> E | None:
         """The model of the first row, or ``None`` when there is none."""
@@ -163,7 +153,9 @@ def _encoder(kind: type) -> Convert | None:
     return None  # str, int and bool: sqlite3 stores them as they are
 
 
-def _row_decoder(model: type[E], kinds: dict[str, type]) -> Callable[[Row], E]:
+def _row_decoder(
+    model: type[E], kinds: dict[str, type], known: tuple[str, ...] = ()
+) -> Callable[..., E]:
     """One function per table that unpacks a row and builds the model in one expression.
 
     Generated (as ``dataclasses`` generates ``__init__``) so that a row costs one call per
@@ -172,33 +164,38 @@ def _row_decoder(model: type[E], kinds: dict[str, type]) -> Callable[[Row], E]:
         def decode(row):
             c0, c1, ..., c8 = row
             return construct(model, {'id': None if c0 is None else d0(c0), ..., 'content': c5})
+
+    Columns named in ``known`` take their value from a parameter of the same name instead.
     """
     scope: dict[str, Any] = {"construct": construct, "model": model}
     names, items = [], []
     for index, (column, kind) in enumerate(kinds.items()):
         name, convert = f"c{index}", _decoder(kind)
         names.append(name)
-        if convert is None:
+        if column in known:
+            items.append(f"{column!r}: {column}")
+        elif convert is None:
             items.append(f"{column!r}: {name}")
         else:
             scope[f"d{index}"] = convert
             items.append(f"{column!r}: None if {name} is None else d{index}({name})")
     source = (
-        f"def decode(row):\n    {', '.join(names)}, = row\n"
+        f"def decode(row{''.join(f', {column}' for column in known)}):\n"
+        f"    {', '.join(names)}, = row\n"
         f"    return construct(model, {{{', '.join(items)}}})\n"
     )
     exec(source, scope)  # text built from the model's own field names, nothing else
-    decode: Callable[[Row], E] = scope["decode"]
+    decode: Callable[..., E] = scope["decode"]
     return decode
 
 
 def _decoder(kind: type) -> Convert | None:
     if kind is UUID:
-        return _uuid
+        return uuid_from_text
     if kind is datetime:
         return from_micros
     if kind is dict or kind is list:
-        return from_json
+        return decode_json
     if isinstance(kind, type) and issubclass(kind, Enum):
         return {member.value: member for member in kind}.__getitem__
     if kind is bool:

@@ -131,7 +131,8 @@ async def get_messages_by_session(
     connection: SQLiteConnection, session_id: UUID, limit: int, offset: int
 ) -> list[Message]:
     parameters = (str(session_id), limit, offset)
-    return MESSAGES.from_rows(await connection.fetch(sql.MESSAGES_IN_ORDER, parameters))
+    rows = await connection.fetch(sql.MESSAGES_IN_ORDER, parameters)
+    return MESSAGES.from_rows(rows, {"session_id": session_id})
 
 
 async def get_recent_messages(
@@ -139,7 +140,7 @@ async def get_recent_messages(
 ) -> list[Message]:
     # Newest first off the (session_id, seq) index, reversed here: no sort step at all.
     rows = await connection.fetch(sql.NEWEST_MESSAGES, (str(session_id), limit))
-    return MESSAGES.from_rows(reversed(rows))
+    return MESSAGES.from_rows(reversed(rows), {"session_id": session_id})
 
 
 async def update_message(connection: SQLiteConnection, message: Message) -> Message:

@@ -13,10 +13,10 @@ from typing import Any
 
 from ai_agent.domain.models import Message, Session, utc_now
 from ai_agent.infrastructure.database.errors import DuplicateError, NotFoundError
+from ai_agent.infrastructure.database.json_text import decode_json
 from ai_agent.infrastructure.database.sqlite import _queries as sql
 from ai_agent.infrastructure.database.sqlite._codec import (
     MESSAGES,
-    from_json,
     to_json,
     to_micros,
 )
@@ -35,7 +35,7 @@ __all__ = ["append_message_with_state", "create_session_with_state", "get_states
 async def get_states(connection: SQLiteConnection, scopes: list[str]) -> dict[str, dict[str, Any]]:
     states: dict[str, dict[str, Any]] = {}
     for scope, key, value in await connection.fetch(sql.GET_STATES, (to_json(scopes),)):
-        states.setdefault(scope, {})[key] = from_json(value)
+        states.setdefault(scope, {})[key] = decode_json(value)
     return states
 
 
@@ -61,7 +61,7 @@ async def append_message_with_state(
         if if_last_activity is not None and activity > to_micros(if_last_activity):
             return None
         if session_state:
-            merged = merge_session_state(from_json(metadata), session_state)
+            merged = merge_session_state(decode_json(metadata), session_state)
             parameters = (to_json(merged), to_micros(utc_now()), row["session_id"])
             db.execute(sql.SET_METADATA, parameters)
         touch_session(db, row)
