@@ -1,8 +1,9 @@
 """What every throwaway server shares: its child process, log, port picking and `with` use.
 
 A subclass names itself (`_NAME`, used for the log file and in errors) and supplies
-`_make_workdir()`, `_argv()` and `_ready()`; `start()` then runs it on the given or a free
-loopback port, trying another when a picked one was taken in the meantime.
+`_make_workdir()`, `_argv()`, `_ready()` and `stop()`; `start()` then runs it on the given or a
+free loopback port, trying another when a picked one was taken in the meantime, and `kill()`,
+`restart()` and `close()` are the same for every server.
 """
 
 from __future__ import annotations
@@ -10,9 +11,9 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
-from typing import ClassVar, Self
+from typing import ClassVar, Literal, Self
 
-from ._process import ManagedProcess, ServerError, log_tail, pick_port, wait_until
+from ._process import ManagedProcess, ServerError, log_tail, pick_port, remove_workdir, wait_until
 
 __all__ = ["LocalServer", "StartStop"]
 
@@ -47,6 +48,7 @@ class LocalServer(StartStop):
         self.port = port
         self.workdir = workdir
         self.startup_timeout = startup_timeout
+        self._own_workdir = workdir is None  # a given work dir is the caller's to remove
         self._port_fixed = port is not None
         self._started_once = False
         self._process: ManagedProcess | None = None
@@ -64,6 +66,26 @@ class LocalServer(StartStop):
             self._first_start()
         self._started_once = True
         return self
+
+    @abstractmethod
+    def stop(self, mode: Literal["fast", "immediate"] = "fast") -> None:
+        """`fast`: the server's own clean shutdown; `immediate`: as quick as it allows."""
+
+    def kill(self) -> None:
+        """SIGKILL the server, as a crash would; `start()` then recovers what it kept."""
+        if self._process is not None:
+            self._process.kill()
+
+    def restart(self, mode: Literal["fast", "immediate"] = "fast") -> Self:
+        self.stop(mode)
+        return self.start()
+
+    def close(self) -> None:
+        """Stop the server and delete its work dir (unless the caller gave it). Safe to call
+        more than once."""
+        self.stop("immediate")
+        if self.workdir is not None and self._own_workdir:
+            remove_workdir(self.workdir)
 
     @property
     def log_path(self) -> Path:

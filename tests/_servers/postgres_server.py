@@ -18,14 +18,13 @@ import shutil
 import signal
 import subprocess
 from pathlib import Path
-from typing import Literal, Self
+from typing import Literal
 from urllib.parse import quote
 
 from ._process import (
     ServerError,
     ServerUnavailable,
     make_workdir,
-    remove_workdir,
     run_logged,
 )
 from ._server import LocalServer
@@ -128,21 +127,6 @@ class PostgresServer(LocalServer):
         """Shut down (`fast` ends sessions cleanly, `immediate` skips the checkpoint)."""
         if self._process is not None:
             self._process.stop(_STOP_SIGNALS[mode], timeout=60.0)
-
-    def kill(self) -> None:
-        """SIGKILL the postmaster and every backend at once; `start()` then recovers."""
-        if self._process is not None:
-            self._process.kill()
-
-    def restart(self, mode: StopMode = "fast") -> Self:
-        self.stop(mode)
-        return self.start()
-
-    def close(self) -> None:
-        """Stop the server and delete its data dir. Safe to call more than once."""
-        self.stop("immediate")
-        if self.workdir is not None:
-            remove_workdir(self.workdir)
 
     def psql(self, sql: str, *, database: str | None = None) -> str:
         """Run SQL as the superuser over the Unix socket (for fault tests); return stdout."""

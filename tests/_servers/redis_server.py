@@ -127,7 +127,6 @@ class RedisServer(LocalServer):
         self.appendonly = appendonly
         self.password = password
         self.cluster = cluster
-        self._own_workdir = workdir is None
 
     @property
     def url(self) -> str:
@@ -155,14 +154,6 @@ class RedisServer(LocalServer):
             self.resume()  # a paused server cannot handle SIGTERM
             self._process.stop(signal.SIGTERM, timeout=30.0)
 
-    def kill(self) -> None:
-        """SIGKILL, as a crash would; with `appendonly` every acknowledged write survives."""
-        self.stop("immediate")
-
-    def restart(self, mode: Literal["fast", "immediate"] = "fast") -> Self:
-        self.stop(mode)
-        return self.start()
-
     def pause(self) -> None:
         """SIGSTOP the server: connections stay open but nothing answers (timeouts)."""
         if self._process is not None:
@@ -171,12 +162,6 @@ class RedisServer(LocalServer):
     def resume(self) -> None:
         if self._process is not None:
             self._process.signal(signal.SIGCONT)
-
-    def close(self) -> None:
-        """Stop the server and delete its temp dir. Safe to call more than once."""
-        self.stop("immediate")
-        if self.workdir is not None and self._own_workdir:
-            remove_workdir(self.workdir)
 
     # -- internals ---------------------------------------------------------------------------
     def _make_workdir(self) -> Path:
