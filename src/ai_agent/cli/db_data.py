@@ -45,6 +45,34 @@ T = TypeVar("T")
 FAILURE_EXIT_CODE = 1
 USAGE_EXIT_CODE = 2
 
+UrlOption = Annotated[
+    str | None,
+    typer.Option("--url", help="Repository URL; default: the backend the settings select."),
+]
+MaxAgeOption = Annotated[
+    str | None,
+    typer.Option(
+        "--max-age-days",
+        help="Delete sessions inactive for more than N days (default RETENTION_"
+        "SESSION_MAX_AGE_DAYS).",
+    ),
+]
+MaxMessagesOption = Annotated[
+    str | None,
+    typer.Option(
+        "--max-messages",
+        help="Keep the newest N messages of each session (default RETENTION_"
+        "MAX_MESSAGES_PER_SESSION).",
+    ),
+]
+DryRunOption = Annotated[
+    bool, typer.Option("--dry-run", help="Count what would be deleted; delete nothing.")
+]
+SourceOption = Annotated[str, typer.Option("--from", help="Repository URL to copy from.")]
+TargetOption = Annotated[str, typer.Option("--to", help="Repository URL to copy into.")]
+VerifyOption = Annotated[
+    bool, typer.Option("--verify", help="Compare counts and checksums afterwards.")
+]
 BatchOption = Annotated[str, typer.Option("--batch-size", help="Records per batch (1..1000).")]
 
 
@@ -131,29 +159,10 @@ def _count(value: str | None, option: str, minimum: int) -> int | None:
 
 
 def prune_command(
-    url: Annotated[
-        str | None,
-        typer.Option("--url", help="Repository URL; default: the backend the settings select."),
-    ] = None,
-    max_age_days: Annotated[
-        str | None,
-        typer.Option(
-            "--max-age-days",
-            help="Delete sessions inactive for more than N days (default RETENTION_"
-            "SESSION_MAX_AGE_DAYS).",
-        ),
-    ] = None,
-    max_messages: Annotated[
-        str | None,
-        typer.Option(
-            "--max-messages",
-            help="Keep the newest N messages of each session (default RETENTION_"
-            "MAX_MESSAGES_PER_SESSION).",
-        ),
-    ] = None,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Count what would be deleted; delete nothing.")
-    ] = False,
+    url: UrlOption = None,
+    max_age_days: MaxAgeOption = None,
+    max_messages: MaxMessagesOption = None,
+    dry_run: DryRunOption = False,
     batch_size: BatchOption = "500",
     env: EnvOption = None,
     env_file: EnvFileOption = Path(DEFAULT_ENV_FILE),
@@ -211,11 +220,9 @@ def _summary(report: PruneReport, where: str) -> str:
 
 
 def copy(
-    source: Annotated[str, typer.Option("--from", help="Repository URL to copy from.")],
-    target: Annotated[str, typer.Option("--to", help="Repository URL to copy into.")],
-    verify: Annotated[
-        bool, typer.Option("--verify", help="Compare counts and checksums afterwards.")
-    ] = False,
+    source: SourceOption,
+    target: TargetOption,
+    verify: VerifyOption = False,
     batch_size: BatchOption = "500",
     env: EnvOption = None,
     env_file: EnvFileOption = Path(DEFAULT_ENV_FILE),
