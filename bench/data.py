@@ -144,7 +144,7 @@ async def check_session(
         count == len(expected),
         f"{prefix}session holds {count} messages, expected {len(expected)}",
     )
-    newest = await store.recent(session_id, 50)
+    newest = store.ids(await store.recent(session_id, 50))
     check(
         newest == ids(expected[-50:]),
         f"{prefix}recent(50) is not the newest 50 in insertion order",

@@ -75,14 +75,16 @@ class RawMemoryStore:
         for message in messages:
             await self.append(message)
 
-    async def recent(self, session_id: UUID, limit: int) -> list[str]:
-        records = self.messages.get(session_id, [])[-limit:]
-        return [str(record["id"]) for record in records]
+    async def recent(self, session_id: UUID, limit: int) -> list[dict[str, Any]]:
+        return self.messages.get(session_id, [])[-limit:]
 
-    async def list_sessions(self, user_id: str, limit: int) -> list[str]:
+    async def list_sessions(self, user_id: str, limit: int) -> list[dict[str, Any]]:
         records = self.by_user.get(user_id, {}).values()
         ordered = sorted(records, key=lambda r: (r["last_activity"], r["id"]), reverse=True)
-        return [str(record["id"]) for record in ordered[:limit]]
+        return ordered[:limit]
+
+    def ids(self, items: Sequence[Any]) -> list[str]:
+        return [str(record["id"]) for record in items]
 
     async def delete_session(self, session_id: UUID) -> bool:
         session = self.sessions.pop(session_id, None)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -148,13 +149,14 @@ class RawPostgresStore:
         columns = list(zip(*(_args(message) for message in messages), strict=True))
         await self.pool.execute(APPEND_MANY, *(list(column) for column in columns))
 
-    async def recent(self, session_id: UUID, limit: int) -> list[str]:
-        rows = await self.pool.fetch(RECENT, session_id, limit)
-        return [str(row["id"]) for row in rows]
+    async def recent(self, session_id: UUID, limit: int) -> list[asyncpg.Record]:
+        return await self.pool.fetch(RECENT, session_id, limit)
 
-    async def list_sessions(self, user_id: str, limit: int) -> list[str]:
-        rows = await self.pool.fetch(LIST_SESSIONS, user_id, limit)
-        return [str(row["id"]) for row in rows]
+    async def list_sessions(self, user_id: str, limit: int) -> list[asyncpg.Record]:
+        return await self.pool.fetch(LIST_SESSIONS, user_id, limit)
+
+    def ids(self, items: Sequence[Any]) -> list[str]:
+        return [str(row["id"]) for row in items]
 
     async def delete_session(self, session_id: UUID) -> bool:
         return bool(await self.pool.execute(DELETE_SESSION, session_id) == "DELETE 1")

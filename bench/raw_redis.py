@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from typing import Any
 from uuid import UUID
 
 from redis.asyncio import BlockingConnectionPool, Redis
@@ -160,18 +161,21 @@ class RawRedisStore:
             if status != 1:
                 raise KeyError(f"append to session {session_id} refused ({status})")
 
-    async def recent(self, session_id: UUID, limit: int) -> list[str]:
+    async def recent(self, session_id: UUID, limit: int) -> list[dict[str, Any]]:
         docs = await self._recent(keys=self._session_keys(session_id)[1:], args=[limit])
-        return [json.loads(doc)["id"] for doc in docs]
+        return [json.loads(doc) for doc in docs]
 
-    async def list_sessions(self, user_id: str, limit: int) -> list[str]:
+    async def list_sessions(self, user_id: str, limit: int) -> list[dict[str, Any]]:
         keys = [f"{self.prefix}:u:{user_id}"]
         flat = await self._list(keys=keys, args=[limit, f"{self.prefix}:s:"])
         records = [
             {"id": sid, **json.loads(doc), "message_count": int(count), "last": int(last)}
             for sid, doc, count, last in zip(*[iter(flat)] * 4, strict=True)
         ]
-        return [record["id"] for record in records]
+        return records
+
+    def ids(self, items: Sequence[Any]) -> list[str]:
+        return [record["id"] for record in items]
 
     async def delete_session(self, session_id: UUID) -> bool:
         keys = [*self._session_keys(session_id), f"{self.prefix}:all"]

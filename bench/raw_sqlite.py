@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 from ai_agent.domain.models import Message, Session
@@ -57,7 +58,9 @@ WHERE id = ?
 """
 INSERT_MESSAGE = "INSERT INTO messages VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 RECENT = """
-SELECT * FROM (SELECT * FROM messages WHERE session_id = ? ORDER BY seq DESC LIMIT ?)
+SELECT id, session_id, role, content, metadata, tool_calls, parent_message_id, created_at,
+       updated_at
+FROM (SELECT * FROM messages WHERE session_id = ? ORDER BY seq DESC LIMIT ?)
 ORDER BY seq
 """
 LIST_SESSIONS = """
@@ -121,13 +124,14 @@ class RawSQLiteStore:
                     raise LookupError(f"session {session_id} not found")
             self.db.executemany(INSERT_MESSAGE, rows)
 
-    async def recent(self, session_id: UUID, limit: int) -> list[str]:
-        rows = self.db.execute(RECENT, (str(session_id), limit)).fetchall()
-        return [row[1] for row in rows]
+    async def recent(self, session_id: UUID, limit: int) -> list[Any]:
+        return self.db.execute(RECENT, (str(session_id), limit)).fetchall()
 
-    async def list_sessions(self, user_id: str, limit: int) -> list[str]:
-        rows = self.db.execute(LIST_SESSIONS, (user_id, limit)).fetchall()
-        return [row[0] for row in rows]
+    async def list_sessions(self, user_id: str, limit: int) -> list[Any]:
+        return self.db.execute(LIST_SESSIONS, (user_id, limit)).fetchall()
+
+    def ids(self, items: Sequence[Any]) -> list[str]:
+        return [row[0] for row in items]  # both reads select the id first
 
     async def delete_session(self, session_id: UUID) -> bool:
         with self.db:

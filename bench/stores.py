@@ -3,14 +3,16 @@
 A workload is written once against :class:`Store`; each backend offers two of them: the
 project's repository (:class:`RepositoryStore`) and hand-written raw driver code for the same
 server (``raw_*.py``). Every store receives the same pre-built pydantic models, so building
-inputs is never timed, and returns ids as canonical strings, so results compare directly.
+inputs is never timed. Reads return what the store naturally hands its caller (models, rows,
+records); :meth:`Store.ids` turns that into canonical id strings off the clock, so results
+compare directly and the comparison itself is never timed.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Protocol
+from typing import Any, Protocol
 from uuid import UUID
 
 from ai_agent.domain.models import Message, Session
@@ -31,11 +33,14 @@ class Store(Protocol):
     async def append_many(self, messages: Sequence[Message]) -> None:
         """Store a batch of messages in order, all or nothing."""
 
-    async def recent(self, session_id: UUID, limit: int) -> list[str]:
-        """Ids of the session's newest ``limit`` messages, oldest first."""
+    async def recent(self, session_id: UUID, limit: int) -> Sequence[Any]:
+        """The session's newest ``limit`` messages, oldest first."""
 
-    async def list_sessions(self, user_id: str, limit: int) -> list[str]:
-        """Ids of the user's most recently active sessions (activity desc, then id desc)."""
+    async def list_sessions(self, user_id: str, limit: int) -> Sequence[Any]:
+        """The user's most recently active sessions (activity desc, then id desc)."""
+
+    def ids(self, items: Sequence[Any]) -> list[str]:
+        """The ids of what ``recent`` or ``list_sessions`` returned, as canonical strings."""
 
     async def delete_session(self, session_id: UUID) -> bool:
         """Delete the session and its messages; whether it existed."""
@@ -63,12 +68,14 @@ class RepositoryStore:
     async def append_many(self, messages: Sequence[Message]) -> None:
         await self.repository.create_messages(messages)
 
-    async def recent(self, session_id: UUID, limit: int) -> list[str]:
-        return [str(m.id) for m in await self.repository.get_recent_messages(session_id, limit)]
+    async def recent(self, session_id: UUID, limit: int) -> list[Message]:
+        return await self.repository.get_recent_messages(session_id, limit)
 
-    async def list_sessions(self, user_id: str, limit: int) -> list[str]:
-        sessions = await self.repository.list_sessions(user_id=user_id, limit=limit)
-        return [str(s.id) for s in sessions]
+    async def list_sessions(self, user_id: str, limit: int) -> list[Session]:
+        return await self.repository.list_sessions(user_id=user_id, limit=limit)
+
+    def ids(self, items: Sequence[Any]) -> list[str]:
+        return [str(item.id) for item in items]
 
     async def delete_session(self, session_id: UUID) -> bool:
         return await self.repository.delete_session(session_id)

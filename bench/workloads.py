@@ -19,10 +19,11 @@ import gc
 import math
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from statistics import median
+from typing import Any
 
 from ai_agent.domain.models import Session
 from bench.data import (
@@ -107,17 +108,20 @@ async def w2_concurrent_append(store: Store, scale: Scale) -> Figures:
     for session, messages in zip(sessions, per_session, strict=True):
         count = await store.message_count(session.id)
         check(count == len(messages), f"session holds {count}, expected {len(messages)}")
-        newest = await store.recent(session.id, 50)
+        newest = store.ids(await store.recent(session.id, 50))
         expected = min(50, len(messages))
         check(len(set(newest)) == expected and set(newest) <= set(ids(messages)), "recent wrong")
     return {"msg_per_s": scale.w2_sessions * scale.w2_per_session / elapsed}
 
 
-async def _timed(read: Callable[[], Awaitable[list[str]]], samples: list[float]) -> list[str]:
+async def _timed(
+    store: Store, read: Callable[[], Awaitable[Sequence[Any]]], samples: list[float]
+) -> list[str]:
+    """Time one read; the ids of what it returned, taken off the clock."""
     started = time.perf_counter()
     result = await read()
     samples.append(time.perf_counter() - started)
-    return result
+    return store.ids(result)
 
 
 def _sides_in_random_order(rng: random.Random) -> tuple[str, str]:
@@ -157,7 +161,7 @@ async def w3_recent(stores: Sides, scale: Scale) -> dict[str, Figures]:
             for side in _sides_in_random_order(rng):
                 read = functools.partial(stores[side].recent, session_id, 50)
                 for _ in range(turn):
-                    result = await _timed(read, samples[side][index])
+                    result = await _timed(stores[side], read, samples[side][index])
                     check(result == expected[index], f"{side}: {what}")
     return {side: _w3_figures(timings) for side, timings in samples.items()}
 
@@ -214,7 +218,7 @@ async def w4_list_sessions(stores: Sides, scale: Scale) -> dict[str, Figures]:
         for side in _sides_in_random_order(rng):
             for user in asked[start : start + _TURN]:
                 read = functools.partial(stores[side].list_sessions, user, 20)
-                result = await _timed(read, samples[side])
+                result = await _timed(stores[side], read, samples[side])
                 check(
                     result == expected[user][:20], f"{side}: list_sessions({user!r}, 20) is wrong"
                 )
@@ -242,7 +246,7 @@ async def w5_delete_session(store: Store, scale: Scale) -> Figures:
         timings.append(time.perf_counter() - started)
         check(deleted, "delete_session returned False for an existing session")
         check(await store.message_count(session.id) is None, "deleted session still there")
-        check(await store.recent(session.id, 50) == [], "deleted session still has messages")
+        check(not await store.recent(session.id, 50), "deleted session still has messages")
     await check_session(store, keeper.id, kept)
     return {"ms": median(timings) * 1e3}
 

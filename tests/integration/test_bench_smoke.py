@@ -15,6 +15,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 from uuid import UUID
 
@@ -84,10 +85,10 @@ def test_small_bench_runs_every_workload_correctly(
 class _WrongStore(RawMemoryStore):
     """A real in-memory store that answers reads in the wrong order."""
 
-    async def recent(self, session_id: UUID, limit: int) -> list[str]:
+    async def recent(self, session_id: UUID, limit: int) -> list[dict[str, Any]]:
         return list(reversed(await super().recent(session_id, limit)))
 
-    async def list_sessions(self, user_id: str, limit: int) -> list[str]:
+    async def list_sessions(self, user_id: str, limit: int) -> list[dict[str, Any]]:
         return list(reversed(await super().list_sessions(user_id, limit)))
 
 
