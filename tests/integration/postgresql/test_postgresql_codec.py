@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import json
 import pickle
+from datetime import datetime
 from typing import Any
 from uuid import UUID, SafeUUID, uuid4
 
 import pytest
 
 from ai_agent.domain.models import Session
+from ai_agent.infrastructure.database.copies import field_kinds
 from ai_agent.infrastructure.database.json_text import decode_json
 from ai_agent.infrastructure.database.postgresql import PostgreSQLRepository
 from ai_agent.infrastructure.database.postgresql._codec import (
@@ -47,9 +49,11 @@ async def test_every_model_field_is_a_column_and_back(
         )
     types = {row["column_name"]: row["data_type"] for row in rows}
     assert set(types) - STORE_ONLY.get(table.name, set()) == set(table.columns)
-    assert {name for name, kind in types.items() if kind == "jsonb"} == set(table.json_columns)
+    kinds = field_kinds(table.model)
+    json_fields = {name for name, kind in kinds.items() if kind in (dict, list)}
+    assert {name for name, kind in types.items() if kind == "jsonb"} == json_fields
     timestamps = {name for name, kind in types.items() if kind.startswith("timestamp")}
-    assert timestamps == set(table.datetime_columns)
+    assert timestamps == {name for name, kind in kinds.items() if kind is datetime}
 
 
 FLOATS = [1e16, 1e22, 1e300, -1.5e200, 1.7976931348623157e308, 1e-7, 5e-324, 0.1, 1.0, -0.0]

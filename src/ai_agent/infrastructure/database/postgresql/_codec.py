@@ -13,10 +13,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, get_origin
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from uuid import UUID
-
-from pydantic import AwareDatetime
 
 from ai_agent.domain.models import (
     Agent,
@@ -30,7 +28,8 @@ from ai_agent.domain.models import (
     Session,
     Tool,
 )
-from ai_agent.infrastructure.database.copies import construct, uuid_from_int
+from ai_agent.infrastructure.database.copies import field_kinds, uuid_from_int
+from ai_agent.infrastructure.database.rows import Convert, RowDecoder
 
 if TYPE_CHECKING:
     from asyncpg import Record
@@ -121,23 +120,20 @@ class Table(Generic[M]):
     model: type[M]
     enums: Mapping[str, type[StrEnum]] = field(default_factory=dict)
     columns: tuple[str, ...] = field(init=False)
-    json_columns: tuple[str, ...] = field(init=False)
-    datetime_columns: tuple[str, ...] = field(init=False)
-    # value -> member per enum column: a dict lookup, where Enum(value) runs Python code
-    _members: tuple[tuple[str, Mapping[str, StrEnum]], ...] = field(init=False)
+    _rows: RowDecoder[M] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        members = tuple((name, {m.value: m for m in enum}) for name, enum in self.enums.items())
-        object.__setattr__(self, "_members", members)
-        fields = self.model.model_fields
-        kinds = {
-            name: get_origin(info.annotation) or info.annotation for name, info in fields.items()
+        object.__setattr__(self, "columns", tuple(self.model.model_fields))
+        kinds = field_kinds(self.model)
+        # Enums are stored as plain text; a dict lookup, where Enum(value) runs Python code.
+        converters: dict[str, Convert | None] = {
+            name: {member.value: member for member in enum}.__getitem__
+            for name, enum in self.enums.items()
         }
-        object.__setattr__(self, "columns", tuple(fields))
-        json = tuple(name for name, kind in kinds.items() if kind in (dict, list))
-        object.__setattr__(self, "json_columns", json)
-        stamps = tuple(name for name, kind in kinds.items() if kind in (datetime, AwareDatetime))
-        object.__setattr__(self, "datetime_columns", stamps)
+        for name, kind in kinds.items():
+            if kind is datetime:
+                converters[name] = _in_utc
+        object.__setattr__(self, "_rows", RowDecoder(self.model, converters))
 
     @property
     def column_list(self) -> str:
@@ -147,55 +143,39 @@ class Table(Generic[M]):
         """Statement parameters: the entity's fields in ``columns`` order (default: all)."""
         return [getattr(entity, name) for name in (self.columns if columns is None else columns)]
 
-    def decode(self, row: Record | Mapping[str, Any], known: Mapping[str, Any] | None = None) -> M:
+    def decode(self, row: Record | Mapping[str, Any]) -> M:
         """Build the model from a row selected with :attr:`column_list` (more columns too).
 
         Rows hold only what a validated model wrote (and the schema's constraints keep), so
-        the model is constructed without validating again (:func:`.construct`). Enums are
-        stored as plain text and converted back. Ids come back as exactly ``uuid.UUID``
-        (:func:`decode_uuid`, the connection's codec). Timestamps come back in
-        UTC, except that asyncpg maps ``datetime.min`` and ``datetime.max`` to ``-infinity``
-        and ``infinity`` and returns those naive: they get their UTC back here.
+        the model is constructed without validating again (:mod:`.rows`). Ids come back as
+        exactly ``uuid.UUID`` (:func:`decode_uuid`, the connection's codec), JSON through
+        :func:`.decode_json` (also the connection's codec), enums from their text.
         """
-        values = {name: row[name] for name in self.columns}
-        if known:
-            values.update(known)
-        return self._construct(values)
+        return self._rows.decode(self._in_order(row))
 
     def decode_all(self, rows: list[Record], known: Mapping[str, Any] | None = None) -> list[M]:
-        """:meth:`decode` for each of the rows of one statement, in one loop.
+        """:meth:`decode` for each of the rows of one statement.
 
-        Reads return up to hundreds of rows, so the loop does the least per row: rows whose
-        select list starts with :attr:`column_list` (columns after it, such as ``seq``, are
-        left out) are zipped with the column names in C, and everything the loop needs is a
-        local. ``known`` holds the values of columns the statement sent as NULL because the
-        caller knows them for every row (the session of a page of its messages): an id not
-        sent is one not decoded.
+        ``known`` holds the values of columns the statement sent as NULL because the caller
+        knows them for every row (the session of a page of its messages): an id not sent is
+        one not decoded.
         """
-        columns = self.columns
-        if not rows or tuple(rows[0].keys())[: len(columns)] != columns:
-            return [self.decode(row, known) for row in rows]
-        model, stamps, enums = self.model, self.datetime_columns, self._members
-        models = []
-        for row in rows:
-            values = dict(zip(columns, row))  # noqa: B905 - the trailing columns are dropped
-            if known:
-                values.update(known)
-            for name, members in enums:
-                values[name] = members[values[name]]
-            for name in stamps:
-                if values[name].tzinfo is None:
-                    values[name] = values[name].replace(tzinfo=UTC)
-            models.append(construct(model, values))
-        return models
+        if rows and tuple(rows[0].keys())[: len(self.columns)] != self.columns:
+            rows = [self._in_order(row) for row in rows]
+        return self._rows.decode_all(rows, known)
 
-    def _construct(self, values: dict[str, Any]) -> M:
-        for name, members in self._members:
-            values[name] = members[values[name]]
-        for name in self.datetime_columns:
-            if values[name].tzinfo is None:
-                values[name] = values[name].replace(tzinfo=UTC)
-        return construct(self.model, values)
+    def _in_order(self, row: Record | Mapping[str, Any]) -> Any:
+        """``row`` as a sequence in column order: records selected so already are."""
+        keys = row.keys()
+        if tuple(keys)[: len(self.columns)] == self.columns:
+            return row
+        return tuple(row[name] for name in self.columns)
+
+
+def _in_utc(value: datetime) -> datetime:
+    """asyncpg maps ``datetime.min`` and ``datetime.max`` to ``-infinity`` and ``infinity``
+    and returns those naive: they get their UTC back here (every other value has it)."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 SESSIONS: Table[Session] = Table("sessions", "session", Session)

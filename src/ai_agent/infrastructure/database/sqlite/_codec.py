@@ -10,7 +10,7 @@ its model alone; which fields need converting is read from the model's annotatio
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import Enum
@@ -26,8 +26,9 @@ from ai_agent.domain.models import (
     Session,
     Tool,
 )
-from ai_agent.infrastructure.database.copies import construct, field_kinds, uuid_from_text
+from ai_agent.infrastructure.database.copies import field_kinds, uuid_from_text
 from ai_agent.infrastructure.database.json_text import decode_json
+from ai_agent.infrastructure.database.rows import Convert, RowDecoder
 
 __all__ = [
     "AGENTS",
@@ -46,7 +47,6 @@ __all__ = [
 
 E = TypeVar("E", bound=DomainModel)
 Row = Sequence[Any]  # the columns of a table's SELECT list, in order (a tuple)
-Convert = Callable[[Any], Any]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
@@ -87,18 +87,15 @@ class Table(Generic[E]):
     columns: tuple[str, ...] = field(init=False)
     # The columns whose stored value differs from the field's, and the conversion each way.
     _encoders: tuple[tuple[str, Convert], ...] = field(init=False)
-    _decode: Callable[[Row], E] = field(init=False)
-    # Decoders taking some columns' values from the caller, by the names of those columns.
-    _decoders_with_known: dict[tuple[str, ...], Callable[..., E]] = field(
-        init=False, default_factory=dict, hash=False, compare=False, repr=False
-    )
+    _rows: RowDecoder[E] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         kinds = field_kinds(self.model)
         encoders = [(name, _encoder(kind)) for name, kind in kinds.items()]
         _setattr(self, "columns", tuple(self.model.model_fields))
         _setattr(self, "_encoders", tuple((n, c) for n, c in encoders if c is not None))
-        _setattr(self, "_decode", _row_decoder(self.model, kinds))
+        decoders = {name: _decoder(kind) for name, kind in kinds.items()}
+        _setattr(self, "_rows", RowDecoder(self.model, decoders))
 
     def to_row(self, item: E) -> dict[str, object]:
         """Named parameters for ``item``, one per column."""
@@ -117,7 +114,7 @@ class Table(Generic[E]):
         and the schema's constraints keep it), so the values get their types back and the
         model is built without validating again (:func:`.construct`).
         """
-        return self._decode(row)
+        return self._rows.decode(row)
 
     def from_rows(self, rows: Iterable[Row], known: Mapping[str, Any] | None = None) -> list[E]:
         """The models of ``rows``; ``known`` gives columns whose value the caller holds.
@@ -125,16 +122,7 @@ class Table(Generic[E]):
         A page of one session's messages shares its ``session_id``: given as known, it is
         not decoded once per row (ids are immutable, so every model may hold the same one).
         """
-        if not known:
-            decode = self._decode
-            return [decode(row) for row in rows]
-        columns = tuple(known)
-        decode_with = self._decoders_with_known.get(columns)
-        if decode_with is None:
-            decode_with = _row_decoder(self.model, field_kinds(self.model), columns)
-            self._decoders_with_known[columns] = decode_with
-        values = tuple(known.values())
-        return [decode_with(row, *values) for row in rows]
+        return self._rows.decode_all(rows, known)
 
     def first(self, rows: Iterable[Row]) -> E | None:
         """The model of the first row, or ``None`` when there is none."""
@@ -151,42 +139,6 @@ def _encoder(kind: type) -> Convert | None:
     if isinstance(kind, type) and issubclass(kind, Enum):
         return _enum_value
     return None  # str, int and bool: sqlite3 stores them as they are
-
-
-def _row_decoder(
-    model: type[E], kinds: dict[str, type], known: tuple[str, ...] = ()
-) -> Callable[..., E]:
-    """One function per table that unpacks a row and builds the model in one expression.
-
-    Generated (as ``dataclasses`` generates ``__init__``) so that a row costs one call per
-    converted column and no loop or lookup per column. For messages it reads::
-
-        def decode(row):
-            c0, c1, ..., c8 = row
-            return construct(model, {'id': None if c0 is None else d0(c0), ..., 'content': c5})
-
-    Columns named in ``known`` take their value from a parameter of the same name instead.
-    """
-    scope: dict[str, Any] = {"construct": construct, "model": model}
-    names, items = [], []
-    for index, (column, kind) in enumerate(kinds.items()):
-        name, convert = f"c{index}", _decoder(kind)
-        names.append(name)
-        if column in known:
-            items.append(f"{column!r}: {column}")
-        elif convert is None:
-            items.append(f"{column!r}: {name}")
-        else:
-            scope[f"d{index}"] = convert
-            items.append(f"{column!r}: None if {name} is None else d{index}({name})")
-    source = (
-        f"def decode(row{''.join(f', {column}' for column in known)}):\n"
-        f"    {', '.join(names)}, = row\n"
-        f"    return construct(model, {{{', '.join(items)}}})\n"
-    )
-    exec(source, scope)  # text built from the model's own field names, nothing else
-    decode: Callable[..., E] = scope["decode"]
-    return decode
 
 
 def _decoder(kind: type) -> Convert | None:
