@@ -13,17 +13,15 @@ from uuid import UUID, SafeUUID, uuid4
 import pytest
 
 from ai_agent.domain.models import Session
+from ai_agent.infrastructure.database.catalog import CATALOGS
 from ai_agent.infrastructure.database.copies import field_kinds
 from ai_agent.infrastructure.database.json_text import decode_json
 from ai_agent.infrastructure.database.postgresql import PostgreSQLRepository
 from ai_agent.infrastructure.database.postgresql._codec import (
-    AGENTS,
-    EXTERNAL_SERVICES,
-    MCP_SERVERS,
     MESSAGES,
     SESSIONS,
-    TOOLS,
     Table,
+    catalog_table,
     decode_uuid,
     encode_json,
     encode_uuid,
@@ -31,7 +29,7 @@ from ai_agent.infrastructure.database.postgresql._codec import (
 
 pytestmark = pytest.mark.postgresql
 
-TABLES: list[Table[Any]] = [SESSIONS, MESSAGES, AGENTS, TOOLS, MCP_SERVERS, EXTERNAL_SERVICES]
+TABLES: list[Table[Any]] = [SESSIONS, MESSAGES, *(catalog_table(kind) for kind in CATALOGS)]
 # Columns the models do not carry.
 STORE_ONLY = {"messages": {"seq"}}
 

@@ -157,13 +157,13 @@ async def test_recent_messages_cost_does_not_grow_with_history(
 @pytest.mark.parametrize(
     ("statement", "index"),
     [
-        (q.AGENT_SQL.list_all, "uq_agents_name"),
-        (q.TOOL_SQL.list_all, "uq_tools_name"),
-        (q.TOOL_SQL.list_enabled, "ix_tools_enabled_name"),
-        (q.MCP_SERVER_SQL.list_all, "uq_mcp_servers_name"),
-        (q.MCP_SERVER_SQL.list_enabled, "ix_mcp_servers_enabled_name"),
-        (q.EXTERNAL_SERVICE_SQL.list_all, "ix_external_services_name"),
-        (q.EXTERNAL_SERVICE_SQL.list_enabled, "ix_external_services_enabled_name"),
+        (q.CATALOG_SQL["agents"].list_all, "uq_agents_name"),
+        (q.CATALOG_SQL["tools"].list_all, "uq_tools_name"),
+        (q.CATALOG_SQL["tools"].list_enabled, "ix_tools_enabled_name"),
+        (q.CATALOG_SQL["mcp_servers"].list_all, "uq_mcp_servers_name"),
+        (q.CATALOG_SQL["mcp_servers"].list_enabled, "ix_mcp_servers_enabled_name"),
+        (q.CATALOG_SQL["external_services"].list_all, "ix_external_services_name"),
+        (q.CATALOG_SQL["external_services"].list_enabled, "ix_external_services_enabled_name"),
     ],
     ids=lambda value: value if isinstance(value, str) else "",
 )

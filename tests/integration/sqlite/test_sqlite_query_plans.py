@@ -12,15 +12,10 @@ from typing import Any
 import pytest
 
 from ai_agent.domain.models import Message, MessageRole, Session
+from ai_agent.infrastructure.database.catalog import AGENTS, EXTERNAL_SERVICES, MCP_SERVERS, TOOLS
 from ai_agent.infrastructure.database.sqlite import SQLiteRepository
 from ai_agent.infrastructure.database.sqlite import _queries as queries
-from ai_agent.infrastructure.database.sqlite._codec import (
-    AGENTS,
-    EXTERNAL_SERVICES,
-    MCP_SERVERS,
-    MESSAGES,
-    TOOLS,
-)
+from ai_agent.infrastructure.database.sqlite._codec import MESSAGES, catalog_table
 
 pytestmark = pytest.mark.sqlite
 
@@ -77,7 +72,7 @@ async def test_numbering_a_message_reads_one_index_entry(repository: SQLiteRepos
 
 
 @pytest.mark.parametrize(
-    ("table", "statement", "index"),
+    ("kind", "statement", "index"),
     [
         (AGENTS, "list", "sqlite_autoindex_agents_2"),  # uq_agents_name
         (TOOLS, "list", "sqlite_autoindex_tools_2"),
@@ -89,9 +84,10 @@ async def test_numbering_a_message_reads_one_index_entry(repository: SQLiteRepos
     ],
 )
 async def test_catalog_listings_walk_a_name_index(
-    repository: SQLiteRepository, table: Any, statement: str, index: str
+    repository: SQLiteRepository, kind: Any, statement: str, index: str
 ) -> None:
-    steps = await plan(repository, getattr(queries.catalog_statements(table), statement), (10, 0))
+    statements = queries.catalog_statements(catalog_table(kind))
+    steps = await plan(repository, getattr(statements, statement), (10, 0))
     assert_index_walk(steps, index)
 
 

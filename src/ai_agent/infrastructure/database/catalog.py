@@ -10,7 +10,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from functools import partial
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 from ai_agent.domain.models import Agent, DomainModel, ExternalService, MCPServer, Tool
@@ -20,6 +20,7 @@ from ai_agent.infrastructure.database.contract import DEFAULT_LIST_LIMIT
 
 __all__ = [
     "AGENTS",
+    "CATALOGS",
     "EXTERNAL_SERVICES",
     "MCP_SERVERS",
     "TOOLS",
@@ -49,6 +50,7 @@ AGENTS = CatalogKind("agents", "agent", Agent)
 TOOLS = CatalogKind("tools", "tool", Tool)
 MCP_SERVERS = CatalogKind("mcp_servers", "MCP server", MCPServer)
 EXTERNAL_SERVICES = CatalogKind("external_services", "external service", ExternalService)
+CATALOGS: tuple[CatalogKind[Any], ...] = (AGENTS, TOOLS, MCP_SERVERS, EXTERNAL_SERVICES)
 
 
 class CatalogOperations(ArgumentChecks, CallRunner, ABC):

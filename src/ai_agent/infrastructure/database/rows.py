@@ -17,17 +17,23 @@ come from parameters of the same name instead of the row, so they are not decode
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from enum import Enum
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
 from ai_agent.infrastructure.database.copies import construct
 
-__all__ = ["Convert", "Row", "RowDecoder"]
+__all__ = ["Convert", "Row", "RowDecoder", "enum_member"]
 
 M = TypeVar("M", bound=BaseModel)
 Convert = Callable[[Any], Any]
 Row = Any  # an sqlite3 tuple or an asyncpg Record: indexed by column position
+
+
+def enum_member(kind: type[Enum]) -> Convert:
+    """Stored value -> member of ``kind``: a dict lookup, where ``kind(value)`` runs Python."""
+    return {member.value: member for member in kind}.__getitem__
 
 
 class RowDecoder(Generic[M]):

@@ -12,42 +12,27 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from enum import Enum
+from typing import TYPE_CHECKING, Any, Generic, cast
 from uuid import UUID
 
-from ai_agent.domain.models import (
-    Agent,
-    AgentStatus,
-    DomainModel,
-    ExternalService,
-    ExternalServiceType,
-    MCPServer,
-    Message,
-    MessageRole,
-    Session,
-    Tool,
-)
+from ai_agent.domain.models import Message, Session
+from ai_agent.infrastructure.database.catalog import CATALOGS, CatalogKind, E
 from ai_agent.infrastructure.database.copies import field_kinds, uuid_from_int
-from ai_agent.infrastructure.database.rows import Convert, RowDecoder
+from ai_agent.infrastructure.database.rows import Convert, RowDecoder, enum_member
 
 if TYPE_CHECKING:
     from asyncpg import Record
 
 __all__ = [
-    "AGENTS",
-    "EXTERNAL_SERVICES",
-    "MCP_SERVERS",
     "MESSAGES",
     "SESSIONS",
-    "TOOLS",
     "Table",
+    "catalog_table",
     "decode_uuid",
     "encode_json",
     "encode_uuid",
 ]
-
-M = TypeVar("M", bound=DomainModel)
 
 _SCIENTIFIC = "e+"
 
@@ -112,38 +97,35 @@ def encode_uuid(value: UUID | str) -> bytes:
 
 
 @dataclass(frozen=True)
-class Table(Generic[M]):
+class Table(Generic[E]):
     """One table: its model, the human name of its entity, and how columns map to fields."""
 
     name: str
+    model: type[E]
     entity: str
-    model: type[M]
-    enums: Mapping[str, type[StrEnum]] = field(default_factory=dict)
     columns: tuple[str, ...] = field(init=False)
-    _rows: RowDecoder[M] = field(init=False, repr=False)
+    _rows: RowDecoder[E] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "columns", tuple(self.model.model_fields))
-        kinds = field_kinds(self.model)
-        # Enums are stored as plain text; a dict lookup, where Enum(value) runs Python code.
-        converters: dict[str, Convert | None] = {
-            name: {member.value: member for member in enum}.__getitem__
-            for name, enum in self.enums.items()
-        }
-        for name, kind in kinds.items():
+        # Ids and JSON come decoded by the connection's codecs; enums are stored as text.
+        converters: dict[str, Convert | None] = {}
+        for name, kind in field_kinds(self.model).items():
             if kind is datetime:
                 converters[name] = _in_utc
+            elif isinstance(kind, type) and issubclass(kind, Enum):
+                converters[name] = enum_member(kind)
         object.__setattr__(self, "_rows", RowDecoder(self.model, converters))
 
     @property
     def column_list(self) -> str:
         return ", ".join(self.columns)
 
-    def values(self, entity: M, columns: Iterable[str] | None = None) -> list[Any]:
+    def values(self, entity: E, columns: Iterable[str] | None = None) -> list[Any]:
         """Statement parameters: the entity's fields in ``columns`` order (default: all)."""
         return [getattr(entity, name) for name in (self.columns if columns is None else columns)]
 
-    def decode(self, row: Record | Mapping[str, Any]) -> M:
+    def decode(self, row: Record | Mapping[str, Any]) -> E:
         """Build the model from a row selected with :attr:`column_list` (more columns too).
 
         Rows hold only what a validated model wrote (and the schema's constraints keep), so
@@ -153,7 +135,7 @@ class Table(Generic[M]):
         """
         return self._rows.decode(self._in_order(row))
 
-    def decode_all(self, rows: list[Record], known: Mapping[str, Any] | None = None) -> list[M]:
+    def decode_all(self, rows: list[Record], known: Mapping[str, Any] | None = None) -> list[E]:
         """:meth:`decode` for each of the rows of one statement.
 
         ``known`` holds the values of columns the statement sent as NULL because the caller
@@ -178,14 +160,13 @@ def _in_utc(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
-SESSIONS: Table[Session] = Table("sessions", "session", Session)
-MESSAGES: Table[Message] = Table("messages", "message", Message, {"role": MessageRole})
-AGENTS: Table[Agent] = Table("agents", "agent", Agent, {"status": AgentStatus})
-TOOLS: Table[Tool] = Table("tools", "tool", Tool)
-MCP_SERVERS: Table[MCPServer] = Table("mcp_servers", "MCP server", MCPServer)
-EXTERNAL_SERVICES: Table[ExternalService] = Table(
-    "external_services",
-    "external service",
-    ExternalService,
-    {"service_type": ExternalServiceType},
-)
+SESSIONS: Table[Session] = Table("sessions", Session, "session")
+MESSAGES: Table[Message] = Table("messages", Message, "message")
+# A catalog's table is named as its kind's collection, and its rows as its kind's entries.
+_CATALOG_TABLES: dict[str, Table[Any]] = {
+    kind.name: Table(kind.name, kind.model, kind.entity) for kind in CATALOGS
+}
+
+
+def catalog_table(kind: CatalogKind[E]) -> Table[E]:
+    return cast(Table[E], _CATALOG_TABLES[kind.name])

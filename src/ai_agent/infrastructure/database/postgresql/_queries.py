@@ -12,14 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ai_agent.infrastructure.database.catalog import AGENTS, EXTERNAL_SERVICES, MCP_SERVERS, TOOLS
 from ai_agent.infrastructure.database.postgresql._codec import (
-    AGENTS,
-    EXTERNAL_SERVICES,
-    MCP_SERVERS,
     MESSAGES,
     SESSIONS,
-    TOOLS,
     Table,
+    catalog_table,
 )
 
 
@@ -68,10 +66,14 @@ def _table_statements(
 # Unique names make ``name`` a total order; external services may share a name, so ``id``
 # breaks ties. Each ORDER BY matches an index (uq_*_name, ix_*_enabled_name,
 # ix_external_services_name, ix_sessions_activity), so listing is an index scan with no sort.
-AGENT_SQL = _table_statements(AGENTS, "name")
-TOOL_SQL = _table_statements(TOOLS, "name", filtered=True)
-MCP_SERVER_SQL = _table_statements(MCP_SERVERS, "name", filtered=True)
-EXTERNAL_SERVICE_SQL = _table_statements(EXTERNAL_SERVICES, "name, id", filtered=True)
+CATALOG_SQL: dict[str, TableStatements] = {
+    AGENTS.name: _table_statements(catalog_table(AGENTS), "name"),
+    TOOLS.name: _table_statements(catalog_table(TOOLS), "name", filtered=True),
+    MCP_SERVERS.name: _table_statements(catalog_table(MCP_SERVERS), "name", filtered=True),
+    EXTERNAL_SERVICES.name: _table_statements(
+        catalog_table(EXTERNAL_SERVICES), "name, id", filtered=True
+    ),
+}
 # message_count is never taken from the model: it starts at 0 (the column default), and a
 # stale model must not reset the counter. Deleting a session cascades to its messages.
 SESSION_SQL = _table_statements(SESSIONS, "last_activity DESC, id DESC", owned=("message_count",))

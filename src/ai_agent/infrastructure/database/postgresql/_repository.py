@@ -16,7 +16,7 @@ from ai_agent.config.settings import DatabaseSettings
 from ai_agent.domain.models import Message, Session
 from ai_agent.infrastructure.database.abandoned import Release
 from ai_agent.infrastructure.database.base import BaseRepository
-from ai_agent.infrastructure.database.catalog import CatalogKind, E
+from ai_agent.infrastructure.database.catalog import CATALOGS, CatalogKind, E
 from ai_agent.infrastructure.database.errors import RepositoryError
 from ai_agent.infrastructure.database.postgresql import (
     _connection,
@@ -27,12 +27,7 @@ from ai_agent.infrastructure.database.postgresql import (
 )
 from ai_agent.infrastructure.database.postgresql import _queries as q
 from ai_agent.infrastructure.database.postgresql._catalog import CatalogTable
-from ai_agent.infrastructure.database.postgresql._codec import (
-    AGENTS,
-    EXTERNAL_SERVICES,
-    MCP_SERVERS,
-    TOOLS,
-)
+from ai_agent.infrastructure.database.postgresql._codec import catalog_table
 from ai_agent.infrastructure.database.postgresql._connection import Pool
 from ai_agent.infrastructure.database.postgresql._errors import translate_error
 from ai_agent.infrastructure.database.states import StateDeltas, StatefulAppend
@@ -68,13 +63,8 @@ class PostgreSQLRepository(BaseRepository):
         timeout = settings.pool_timeout if settings is not None else _DEFAULT_POOL_TIMEOUT
         self._db = _connection.ConnectionRouter(self._translate_error, timeout)
         self._catalogs: dict[str, CatalogTable[Any]] = {
-            table.name: CatalogTable(self._db, table, sql)
-            for table, sql in (
-                (AGENTS, q.AGENT_SQL),
-                (TOOLS, q.TOOL_SQL),
-                (MCP_SERVERS, q.MCP_SERVER_SQL),
-                (EXTERNAL_SERVICES, q.EXTERNAL_SERVICE_SQL),
-            )
+            kind.name: CatalogTable(self._db, catalog_table(kind), q.CATALOG_SQL[kind.name])
+            for kind in CATALOGS
         }
 
     init_connection = staticmethod(_connection.init_connection)

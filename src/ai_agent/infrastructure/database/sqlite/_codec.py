@@ -14,38 +14,27 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import Enum
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, cast
 from uuid import UUID
 
-from ai_agent.domain.models import (
-    Agent,
-    DomainModel,
-    ExternalService,
-    MCPServer,
-    Message,
-    Session,
-    Tool,
-)
+from ai_agent.domain.models import DomainModel, Message, Session
+from ai_agent.infrastructure.database.catalog import CATALOGS, CatalogKind, E
 from ai_agent.infrastructure.database.copies import field_kinds, uuid_from_text
 from ai_agent.infrastructure.database.json_text import decode_json
-from ai_agent.infrastructure.database.rows import Convert, RowDecoder
+from ai_agent.infrastructure.database.rows import Convert, RowDecoder, enum_member
 
 __all__ = [
-    "AGENTS",
-    "EXTERNAL_SERVICES",
-    "MCP_SERVERS",
     "MESSAGES",
     "SESSIONS",
-    "TOOLS",
     "Row",
     "Table",
+    "catalog_table",
     "entity_name",
     "from_micros",
     "to_json",
     "to_micros",
 ]
 
-E = TypeVar("E", bound=DomainModel)
 Row = Sequence[Any]  # the columns of a table's SELECT list, in order (a tuple)
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -149,7 +138,7 @@ def _decoder(kind: type) -> Convert | None:
     if kind is dict or kind is list:
         return decode_json
     if isinstance(kind, type) and issubclass(kind, Enum):
-        return {member.value: member for member in kind}.__getitem__
+        return enum_member(kind)
     if kind is bool:
         return bool
     return None
@@ -157,15 +146,18 @@ def _decoder(kind: type) -> Convert | None:
 
 SESSIONS = Table("sessions", Session, "session")
 MESSAGES = Table("messages", Message, "message")
-AGENTS = Table("agents", Agent, "agent")
-TOOLS = Table("tools", Tool, "tool")
-MCP_SERVERS = Table("mcp_servers", MCPServer, "MCP server")
-EXTERNAL_SERVICES = Table("external_services", ExternalService, "external service")
-
-_BY_MODEL: dict[type[DomainModel], Table[Any]] = {
-    table.model: table
-    for table in (SESSIONS, MESSAGES, AGENTS, TOOLS, MCP_SERVERS, EXTERNAL_SERVICES)
+# A catalog's table is named as its kind's collection, and its rows as its kind's entries.
+_CATALOG_TABLES: dict[str, Table[Any]] = {
+    kind.name: Table(kind.name, kind.model, kind.entity) for kind in CATALOGS
 }
+
+
+def catalog_table(kind: CatalogKind[E]) -> Table[E]:
+    return cast(Table[E], _CATALOG_TABLES[kind.name])
+
+
+_TABLES: list[Table[Any]] = [SESSIONS, MESSAGES, *_CATALOG_TABLES.values()]
+_BY_MODEL: dict[type[DomainModel], Table[Any]] = {table.model: table for table in _TABLES}
 _BY_NAME: dict[str, Table[Any]] = {table.name: table for table in _BY_MODEL.values()}
 
 
