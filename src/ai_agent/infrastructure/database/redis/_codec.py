@@ -168,18 +168,50 @@ def session_doc(session: Session) -> str:
 
 
 def decode_session(row: list[str | None]) -> Session | None:
-    """A session from ``HMGET key *SESSION_FIELDS``, or ``None`` when the key is gone."""
+    """A session from ``HMGET key *SESSION_FIELDS``, or ``None`` when the key is gone.
+
+    The fields are written out, as for messages: listings build a model per session.
+    """
     doc, created, activity, count, user = row
     if doc is None or created is None or activity is None:
         return None
     data = decode_json(doc)
-    data.update(
-        created_at=from_micros(created),
-        last_activity=from_micros(activity),
-        message_count=int(count or 0),
-        user_id=user,
-    )
-    return _load(Session, data, "session")
+    created_at, last_activity = from_micros(created), from_micros(activity)
+    message_count = int(count or 0)
+    try:
+        values = {
+            "id": uuid_from_text(data["id"]),
+            "created_at": created_at,
+            "updated_at": datetime.fromisoformat(data["updated_at"]),
+            "user_id": user,
+            "title": data["title"],
+            "metadata": data["metadata"],
+            "message_count": message_count,
+            "last_activity": last_activity,
+        }
+    except (KeyError, TypeError, ValueError, AttributeError):
+        data.update(
+            created_at=created_at,
+            last_activity=last_activity,
+            message_count=message_count,
+            user_id=user,
+        )
+        return _load(Session, data, "session")  # says what is wrong
+    return construct(Session, values)
+
+
+_SESSION_FIELDS_IN_ORDER: Final = (
+    "id",
+    "created_at",
+    "updated_at",
+    "user_id",
+    "title",
+    "metadata",
+    "message_count",
+    "last_activity",
+)
+if tuple(Session.model_fields) != _SESSION_FIELDS_IN_ORDER:  # pragma: no cover
+    raise ImportError("redis/_codec.py: update decode_session to Session's fields")
 
 
 # -- messages -------------------------------------------------------------------------------
