@@ -7,7 +7,9 @@ must still end in a ``RepositoryError`` that says what is wrong, never in a half
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from datetime import UTC
+from enum import IntEnum
 from uuid import uuid4
 
 import pytest
@@ -105,6 +107,27 @@ def test_owned_and_clone_share_nothing_mutable() -> None:
     again.llm_config["deep"]["list"].append(2)
     again.tools.append("u")
     assert copy.llm_config == {"deep": {"list": [1]}} and copy.tools == ["t"]
+
+
+def test_validation_copies_json_into_plain_types_in_the_same_walk() -> None:
+    class Level(IntEnum):
+        HIGH = 3
+
+    nested = {"deep": [{"level": Level.HIGH}], "order": OrderedDict(b=1, a=2)}
+    message = Message(session_id=uuid4(), role=MessageRole.USER, content="hi", metadata=nested)
+    assert message.metadata == {"deep": [{"level": 3}], "order": {"b": 1, "a": 2}}
+    assert message.metadata["deep"] is not nested["deep"]
+    assert type(message.metadata["deep"][0]["level"]) is int
+    assert type(message.metadata["order"]) is dict
+    nested["deep"][0]["level"] = 0  # the caller's input, changed after validation
+    assert message.metadata["deep"] == [{"level": 3}]
+    with pytest.raises(ValueError, match=r"value\['deep'\]\[0\]\['x'\] holds a set"):
+        Message(
+            session_id=uuid4(),
+            role=MessageRole.USER,
+            content="hi",
+            metadata={"deep": [{"x": {1}}]},
+        )
 
 
 def test_construct_builds_a_model_that_behaves_like_a_validated_one() -> None:

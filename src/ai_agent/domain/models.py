@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
@@ -42,6 +41,7 @@ __all__ = [
     "Session",
     "Tool",
     "UserId",
+    "plain_json",
     "utc_now",
 ]
 
@@ -107,61 +107,92 @@ class _JsonError(ValueError):
         return f"{where} {self.reason}"
 
 
-def _check_json(value: Any, depth: int = 1) -> None:
-    """Raise ``_JsonError`` unless ``value`` is plain JSON that every backend stores alike."""
+def _plain_json(value: Any, depth: int = 1) -> Any:
+    """A copy of ``value`` in plain JSON types, or ``_JsonError`` when it is not such JSON.
+
+    Checking and copying are one walk: a validated model shares no dict or list with its
+    input, and a subclass of a JSON type (an ``IntEnum``, an ``OrderedDict``) becomes the
+    plain type, which is what every backend gives back after storing it.
+    """
     if depth > MAX_JSON_DEPTH:
         raise _JsonError(f"nests deeper than {MAX_JSON_DEPTH} levels")
+    if isinstance(value, dict):
+        return _plain_object(value, depth)
+    if isinstance(value, list):
+        return _plain_array(value, depth)
     if isinstance(value, str):
         if problem := _unstorable(value):
             raise _JsonError(f"contains {problem}")
-    elif isinstance(value, bool | int) or value is None:
-        return
-    elif isinstance(value, float):
+        return value if type(value) is str else str.__str__(value)
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int):
+        return value if type(value) is int else int(value)
+    if isinstance(value, float):
         if not math.isfinite(value):
             raise _JsonError(f"is {value}, which JSON cannot hold")
-    elif isinstance(value, dict):
-        for key in value:
-            if type(key) is not str or not key.isascii() or "\x00" in key:
-                _check_key(key)
-        _check_items(value.items(), depth, "[{!r}]")
-    elif isinstance(value, list):
-        _check_items(enumerate(value), depth, "[{}]")
-    else:
-        raise _JsonError(f"holds a {type(value).__name__}, which is not JSON")
+        return value if type(value) is float else float(value)
+    raise _JsonError(f"holds a {type(value).__name__}, which is not JSON")
 
 
-def _check_key(key: Any) -> None:
+# Most JSON is ASCII text without NUL, ints, bools and None: the loops below take those
+# leaves as they are, inline, so they cost no call. A leaf one level down is still within
+# the depth limit only while depth < MAX_JSON_DEPTH.
+
+
+def _plain_object(value: dict[Any, Any], depth: int) -> dict[str, Any]:
+    copied: dict[str, Any] = {}
+    shallow = depth < MAX_JSON_DEPTH
+    for key, item in value.items():
+        if type(key) is not str or not key.isascii() or "\x00" in key:
+            key = _plain_key(key)
+        if shallow:
+            kind = type(item)
+            if (kind is str and item.isascii() and "\x00" not in item) or (
+                kind is int or kind is bool or item is None
+            ):
+                copied[key] = item
+                continue
+        try:
+            copied[key] = _plain_json(item, depth + 1)
+        except _JsonError as exc:
+            exc.path.append(f"[{key!r}]")
+            raise
+    return copied
+
+
+def _plain_array(value: list[Any], depth: int) -> list[Any]:
+    copied: list[Any] = []
+    shallow = depth < MAX_JSON_DEPTH
+    for index, item in enumerate(value):
+        if shallow:
+            kind = type(item)
+            if (kind is str and item.isascii() and "\x00" not in item) or (
+                kind is int or kind is bool or item is None
+            ):
+                copied.append(item)
+                continue
+        try:
+            copied.append(_plain_json(item, depth + 1))
+        except _JsonError as exc:
+            exc.path.append(f"[{index}]")
+            raise
+    return copied
+
+
+def _plain_key(key: Any) -> str:
     if not isinstance(key, str):
         raise _JsonError(f"has the key {key!r}; JSON object keys must be strings")
     if problem := _unstorable(key):
         raise _JsonError(f"has a key containing {problem}: {key!r}")
+    return str.__str__(key)
 
 
-def _check_items(items: Iterable[tuple[Any, Any]], depth: int, step: str) -> None:
-    """Check each child of a list or object; ``step`` formats its key into the error path.
-
-    Most JSON is ASCII text without NUL, ints, bools and None: those leaves are recognised
-    inline, so they cost no call.
-    """
-    shallow = depth < MAX_JSON_DEPTH  # a leaf one level down is still within the limit
-    for key, item in items:
-        if shallow:
-            kind = type(item)
-            if kind is str:
-                if item.isascii() and "\x00" not in item:
-                    continue
-            elif kind is int or kind is bool or item is None:
-                continue
-        try:
-            _check_json(item, depth + 1)
-        except _JsonError as exc:
-            exc.path.append(step.format(key))
-            raise
-
-
-def _checked_json(value: Any) -> None:
+def plain_json(value: Any) -> Any:
+    """A checked, independent copy of ``value`` in plain JSON types; ``ValueError`` names
+    where it is not JSON that every backend stores alike (the path, the reason)."""
     try:
-        _check_json(value)
+        return _plain_json(value)
     except _JsonError as exc:
         if len(exc.path) > 8:  # keep messages readable for deeply nested values
             exc.path = [*exc.path[:4], "...", *exc.path[-3:]]
@@ -169,13 +200,13 @@ def _checked_json(value: Any) -> None:
 
 
 def _json_object(value: dict[str, Any]) -> dict[str, Any]:
-    _checked_json(value)
-    return value
+    copied: dict[str, Any] = plain_json(value)
+    return copied
 
 
 def _json_objects(value: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    _checked_json(value)
-    return value
+    copied: list[dict[str, Any]] = plain_json(value)
+    return copied
 
 
 UTCDateTime = Annotated[AwareDatetime, AfterValidator(_to_utc)]

@@ -61,9 +61,9 @@ class ArgumentChecks:
                 f"expected a {model.__name__}, got {type(value).__name__}"
             )
         try:
-            # Validated once, here; owned() then copies the JSON fields (pydantic copies only
-            # their outer container), so a backend may keep or return the result as is. The
-            # validator reads __dict__ without changing it, so no copy of it is made first.
+            # Validated once, here: the result shares no dict or list with the caller's model
+            # (the domain's JSON validators copy as they check), so a backend may keep or
+            # return it as is. The validator reads __dict__ without changing it.
             valid: M = model.__pydantic_validator__.validate_python(value.__dict__)
             return owned(valid)
         except ValidationError as exc:

@@ -1,9 +1,10 @@
 """Copies that share nothing mutable, and models built from trusted values, in one place.
 
-``BaseRepository`` detaches every validated argument (:func:`owned`) before a backend sees
-it, so a backend may keep or return it as is; the in-memory backend clones what it keeps
-for each caller (:func:`clone`). Backends that read rows, hashes or JSON from a server
-build fresh objects from the wire and rebuild models with :func:`construct`.
+``BaseRepository`` validates every argument (which copies its JSON) and gives it exact types
+(:func:`owned`) before a backend sees it, so a backend may keep or return it as is; the
+in-memory backend clones what it keeps for each caller (:func:`clone`). Backends that read
+rows, hashes or JSON from a server build fresh objects from the wire and rebuild models with
+:func:`construct`.
 """
 
 from __future__ import annotations
@@ -83,16 +84,14 @@ def _plain(value: Any) -> Any:
 
 
 def owned(model: M) -> M:
-    """Detach ``model``'s dicts and lists from anything the caller holds, in place.
+    """Give a freshly validated ``model`` exactly the declared types, in place.
 
-    Pydantic copies only the outer container of a ``dict[str, Any]`` field: nested values of
-    a freshly validated model are still the caller's. It also keeps a subclass of ``UUID``
-    or ``datetime`` as given (a driver's UUID class, say): those become the standard types
-    here, so that every backend stores, and hands back, exactly the declared types.
+    Validation already detached its dicts and lists from the caller (the domain's JSON
+    validators return checked copies; pydantic builds new lists), but it keeps a subclass of
+    ``UUID`` or ``datetime`` as given (a driver's UUID class, say): those become the standard
+    types here, so that every backend stores, and hands back, exactly the declared types.
     """
     fields = model.__dict__
-    for name in _mutable_fields(type(model)):
-        fields[name] = copy_json(fields[name])
     for name, kind in _exact_fields(type(model)):
         value = fields[name]
         if value is not None and type(value) is not kind:

@@ -21,7 +21,6 @@ from ai_agent.domain.models import JsonObject, Message, Session
 from ai_agent.infrastructure.database.arguments import ArgumentChecks, describe_validation_error
 from ai_agent.infrastructure.database.calls import CallRunner, same_write
 from ai_agent.infrastructure.database.contract import MAX_LIMIT
-from ai_agent.infrastructure.database.copies import copy_json
 from ai_agent.infrastructure.database.errors import ConflictError, RepositoryValidationError
 
 __all__ = [
@@ -195,8 +194,7 @@ def checked_delta(value: object, what: str) -> dict[str, Any]:
         raise RepositoryValidationError(
             f"invalid {what}: {describe_validation_error(exc)}"
         ) from None
-    copied: dict[str, Any] = copy_json(checked)
-    return dict(sorted(copied.items()))
+    return dict(sorted(checked.items()))  # checked: the validator's own copy
 
 
 def checked_deltas(value: object) -> StateDeltas:
