@@ -10,6 +10,7 @@ import json
 from collections import OrderedDict
 from datetime import UTC
 from enum import IntEnum
+from typing import Any
 from uuid import uuid4
 
 import pytest
@@ -113,7 +114,7 @@ def test_validation_copies_json_into_plain_types_in_the_same_walk() -> None:
     class Level(IntEnum):
         HIGH = 3
 
-    nested = {"deep": [{"level": Level.HIGH}], "order": OrderedDict(b=1, a=2)}
+    nested: dict[str, Any] = {"deep": [{"level": Level.HIGH}], "order": OrderedDict(b=1, a=2)}
     message = Message(session_id=uuid4(), role=MessageRole.USER, content="hi", metadata=nested)
     assert message.metadata == {"deep": [{"level": 3}], "order": {"b": 1, "a": 2}}
     assert message.metadata["deep"] is not nested["deep"]
