@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
@@ -83,6 +83,18 @@ class ApplicationSettings(LayeredSettings):
         "working directory, or a SQLite URL (sqlite:///relative.db, "
         "sqlite:////absolute/path.db). `ai-agent db migrate` creates the file and its "
         "directory.",
+    )
+    sqlite_synchronous: Literal["FULL", "NORMAL"] = Field(
+        default="FULL",
+        description="SQLite durability (PRAGMA synchronous, in WAL mode): FULL syncs every "
+        "commit to disk; NORMAL syncs at checkpoints only, several times faster per write, "
+        "and may lose the last commits (never consistency) on power loss or an OS crash.",
+    )
+    sqlite_busy_timeout: float = Field(
+        default=5.0,
+        ge=0,
+        description="Seconds a SQLite write waits for another connection's write lock "
+        "before failing with ConflictError.",
     )
     # A secret: the URL may hold a password (render it with sqlalchemy's make_url to show it
     # redacted). Where RepositoryHealthMonitor fails over to, e.g. sqlite:///fallback.db.

@@ -8,7 +8,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from prometheus_client import CollectorRegistry
 
+from ai_agent.config.settings import ApplicationSettings
 from ai_agent.domain.models import Session
 from ai_agent.infrastructure.database import (
     RepositoryConnectionError,
@@ -16,6 +18,7 @@ from ai_agent.infrastructure.database import (
     RepositoryValidationError,
     migrations,
 )
+from ai_agent.infrastructure.database.factory import RepositoryFactory
 from ai_agent.infrastructure.database.sqlite import SQLiteRepository
 from contract import factories
 
@@ -85,6 +88,25 @@ async def test_synchronous_normal_and_busy_timeout_are_options(database: Path) -
     async with SQLiteRepository(database, synchronous="NORMAL", busy_timeout=0.25) as repository:
         assert await pragma(repository, "synchronous") == 1
         assert await pragma(repository, "busy_timeout") == 250
+
+
+async def test_settings_choose_synchronous_and_busy_timeout(
+    database: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STORAGE_BACKEND", "sqlite")
+    monkeypatch.setenv("SQLITE_PATH", str(database))
+    monkeypatch.setenv("SQLITE_SYNCHRONOUS", "NORMAL")
+    monkeypatch.setenv("SQLITE_BUSY_TIMEOUT", "0.5")
+    repository = RepositoryFactory.create_repository(
+        ApplicationSettings(), registry=CollectorRegistry()
+    )
+    assert isinstance(repository, SQLiteRepository)
+    async with repository:
+        assert await pragma(repository, "synchronous") == 1
+        assert await pragma(repository, "busy_timeout") == 500
+    monkeypatch.setenv("SQLITE_SYNCHRONOUS", "OFF")
+    with pytest.raises(ValueError, match="sqlite_synchronous"):
+        ApplicationSettings()
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -53,7 +54,7 @@ def test_show_prints_a_table(runner: CliRunner) -> None:
     assert "application (development; no prefix)" in result.stdout
     assert "database (DB_* or DATABASE_*)" in result.stdout
     assert "features (FEATURE_*)" in result.stdout
-    assert "selected_backend │ memory (derived)" in result.stdout
+    assert re.search(r"selected_backend +│ memory \(derived\)", result.stdout)
     assert "postgresql://postgres@localhost:5432/ai_agent (derived)" in result.stdout
 
 

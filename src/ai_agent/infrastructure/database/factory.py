@@ -216,7 +216,11 @@ def _selected(settings: ApplicationSettings) -> BaseRepository:
     if backend == "memory":
         return repository_class()
     if backend == "sqlite":
-        return repository_class(settings.sqlite_path)  # type: ignore[call-arg]
+        return repository_class(  # type: ignore[call-arg]
+            settings.sqlite_path,
+            synchronous=settings.sqlite_synchronous,
+            busy_timeout=settings.sqlite_busy_timeout,
+        )
     if backend == "redis":
         repository = repository_class(settings.redis)  # type: ignore[call-arg]
         repository.retry_policy = settings.retry.policy("redis")
