@@ -96,7 +96,20 @@ def test_stored_json_reads_what_json_reads() -> None:
 
 def test_redis_decoding_keeps_the_field_order_of_a_validated_model() -> None:
     message = _message()
-    assert list(codec.decode_message(_frame(message)).__dict__) == list(message.__dict__)
+    decoded = codec.decode_message(_frame(message))
+    assert decoded == message
+    assert list(decoded.__dict__) == list(message.__dict__) == list(Message.model_fields)
+    session = Session(user_id="u", title="t", metadata={"k": [1]})
+    row: list[str | None] = [
+        codec.session_doc(session),
+        str(codec.micros(session.created_at)),
+        str(codec.micros(session.last_activity)),
+        "3",
+        "u",
+    ]
+    stored = codec.decode_session(row)
+    assert stored == session.model_copy(update={"message_count": 3})
+    assert stored is not None and list(stored.__dict__) == list(Session.model_fields)
 
 
 def test_owned_and_clone_share_nothing_mutable() -> None:
