@@ -74,7 +74,9 @@ async def test_a_parent_in_another_session_is_not_found(
 ) -> None:
     one, other = two_sessions
     elsewhere = await repository.create_message(message(other))
-    with pytest.raises(NotFoundError, match=f"message {elsewhere.id} not found in session"):
+    with pytest.raises(
+        NotFoundError, match=f"^parent message {elsewhere.id} not found in session {one.id}$"
+    ):
         await repository.create_message(message(one, parent_message_id=elsewhere.id))
     stored = await repository.get_session(one.id)
     assert stored == one

@@ -48,6 +48,12 @@ class NotFoundError(RepositoryError):
         super().__init__(f"{entity} {entity_id} not found{suffix}")
 
 
+def parent_not_found(parent_id: UUID | str, session_id: UUID | str) -> NotFoundError:
+    """A message names a parent that is not a message of its session (every backend says so
+    in these words)."""
+    return NotFoundError("parent message", parent_id, f"in session {session_id}")
+
+
 class DuplicateError(RepositoryError):
     """An entity with the same id, or the same unique name, already exists."""
 

@@ -19,6 +19,7 @@ from ai_agent.infrastructure.database.errors import (
     DuplicateError,
     NotFoundError,
     RepositoryValidationError,
+    parent_not_found,
 )
 from ai_agent.infrastructure.database.memory._sessions import SessionRecord, SessionStore
 
@@ -244,7 +245,7 @@ class MessageStore:
     def _check_parent(self, message: Message, session_id: UUID, earlier: dict[UUID, UUID]) -> None:
         parent_id = message.parent_message_id
         if parent_id is not None and self._session_of(parent_id, earlier) != session_id:
-            raise NotFoundError("message", parent_id, f"in session {session_id}")
+            raise parent_not_found(parent_id, session_id)
 
     def _session_of(self, message_id: UUID, earlier: dict[UUID, UUID]) -> UUID | None:
         entry = self.messages.get(message_id)

@@ -9,6 +9,7 @@ from ai_agent.infrastructure.database.errors import (
     NotFoundError,
     RepositoryError,
     RepositoryValidationError,
+    parent_not_found,
 )
 from ai_agent.infrastructure.database.postgresql import _queries as q
 from ai_agent.infrastructure.database.postgresql._catalog import delete_row, get_row, list_rows
@@ -24,19 +25,12 @@ __all__ = [
     "get_message",
     "message_page",
     "messages_by_session",
-    "missing_parent",
     "pop_message",
     "recent_messages",
     "update_message",
 ]
 
 _BATCH_JSON = frozenset({"metadata", "tool_calls"})
-
-
-def missing_parent(message: Message) -> NotFoundError:
-    return NotFoundError(
-        "parent message", message.parent_message_id or "?", f"in session {message.session_id}"
-    )
 
 
 async def create_message(db: ConnectionRouter, message: Message) -> Message:
@@ -46,7 +40,7 @@ async def create_message(db: ConnectionRouter, message: Message) -> Message:
     args = MESSAGES.values(message, q.MESSAGE_REFUSED.params)
     row = await db.fetchrow(q.MESSAGE_REFUSED.sql, *args)
     if row is not None and row["session_found"] and not row["parent_found"]:
-        raise missing_parent(message)
+        raise parent_not_found(message.parent_message_id or "?", message.session_id)
     # Both found here: the session or parent was created concurrently, after this check.
     raise NotFoundError("session", message.session_id)
 
@@ -67,7 +61,7 @@ async def create_messages(db: ConnectionRouter, messages: list[Message]) -> list
     failed = messages[row["ord"] - 1]
     if not row["session_found"]:
         raise NotFoundError("session", failed.session_id)
-    raise missing_parent(failed)
+    raise parent_not_found(failed.parent_message_id or "?", failed.session_id)
 
 
 async def get_message(db: ConnectionRouter, message_id: UUID) -> Message | None:
@@ -111,7 +105,7 @@ async def update_message(db: ConnectionRouter, message: Message) -> Message:
             f"its session_id cannot change to {message.session_id}"
         )
     if stored_session is not None and not row["parent_found"]:
-        raise missing_parent(message)
+        raise parent_not_found(message.parent_message_id or "?", message.session_id)
     raise NotFoundError("message", message.id)
 
 

@@ -9,11 +9,14 @@ from __future__ import annotations
 from typing import Any
 
 from ai_agent.domain.models import Message, Session, utc_now
-from ai_agent.infrastructure.database.errors import DuplicateError, NotFoundError
+from ai_agent.infrastructure.database.errors import (
+    DuplicateError,
+    NotFoundError,
+    parent_not_found,
+)
 from ai_agent.infrastructure.database.postgresql import _queries as q
 from ai_agent.infrastructure.database.postgresql._codec import MESSAGES, SESSIONS, encode_json
 from ai_agent.infrastructure.database.postgresql._connection import ConnectionRouter
-from ai_agent.infrastructure.database.postgresql._messages import missing_parent
 from ai_agent.infrastructure.database.states import StateDeltas, StatefulAppend
 
 __all__ = ["append_message_with_state", "create_session_with_state", "get_states"]
@@ -56,5 +59,5 @@ async def append_message_with_state(db: ConnectionRouter, append: StatefulAppend
     if row["duplicate"]:
         raise DuplicateError("message", "id", message.id)
     if not row["parent_found"]:
-        raise missing_parent(message)
+        raise parent_not_found(message.parent_message_id or "?", message.session_id)
     return None  # stale

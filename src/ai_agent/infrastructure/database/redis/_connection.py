@@ -27,6 +27,7 @@ from ai_agent.infrastructure.database.errors import (
     NotFoundError,
     RepositoryConnectionError,
     RepositoryError,
+    parent_not_found,
 )
 from ai_agent.infrastructure.database.redis._keys import KeySpace
 from ai_agent.infrastructure.database.redis._queries import (
@@ -252,8 +253,9 @@ def outcome(reply: Any, entity: str) -> list[Any]:
     what = rest[0] if rest else "self"
     noun = entity if what == "self" else _ENTITY.get(what, what)
     if status == "not_found":
-        detail = f"in session {rest[2]}" if what == "parent" and len(rest) > 2 else ""
-        raise NotFoundError(noun, rest[1], detail)
+        if what == "parent" and len(rest) > 2:
+            raise parent_not_found(rest[1], rest[2])
+        raise NotFoundError(noun, rest[1])
     if status == "duplicate":
         field = "name" if what == "name" else "id"
         noun = entity if what in ("id", "name") else noun

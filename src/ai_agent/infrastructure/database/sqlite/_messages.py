@@ -20,6 +20,7 @@ from ai_agent.infrastructure.database.errors import (
     DuplicateError,
     NotFoundError,
     RepositoryValidationError,
+    parent_not_found,
 )
 from ai_agent.infrastructure.database.sqlite import _queries as sql
 from ai_agent.infrastructure.database.sqlite._codec import MESSAGES, to_json
@@ -54,12 +55,6 @@ def insert_message(db: sqlite3.Connection, row: Row) -> int:
     return db.execute(sql.INSERT_MESSAGE, row).rowcount
 
 
-def parent_not_found(message: Message) -> NotFoundError:
-    return NotFoundError(
-        "message", str(message.parent_message_id), f"in session {message.session_id}"
-    )
-
-
 async def create_message(connection: SQLiteConnection, message: Message) -> Message:
     row = MESSAGES.to_row(message)
 
@@ -67,7 +62,7 @@ async def create_message(connection: SQLiteConnection, message: Message) -> Mess
         if not touch_session(db, row):
             raise NotFoundError("session", message.session_id)
         if not insert_message(db, row):
-            raise parent_not_found(message)
+            raise parent_not_found(message.parent_message_id or "?", message.session_id)
 
     await connection.atomically(write, message)
     return message
@@ -105,7 +100,7 @@ def _check_batch(db: sqlite3.Connection, messages: list[Message]) -> dict[Any, i
             raise NotFoundError("session", message.session_id)
         parent = message.parent_message_id
         if parent is not None and session_of.get(str(parent)) != session_id:
-            raise NotFoundError("message", str(parent), f"in session {session_id}")
+            raise parent_not_found(parent, session_id)
         session_of[message_id] = session_id  # later messages may reply to this one
     return existing
 
@@ -161,7 +156,7 @@ def _explain_unchanged(message: Message, stored_session: list[str]) -> None:
             f"message {message.id} belongs to session {stored_session[0]}; "
             f"its session_id cannot change to {message.session_id}"
         )
-    raise parent_not_found(message)
+    raise parent_not_found(message.parent_message_id or "?", message.session_id)
 
 
 async def delete_message(connection: SQLiteConnection, message_id: UUID) -> bool:

@@ -12,7 +12,11 @@ import sqlite3
 from typing import Any
 
 from ai_agent.domain.models import Message, Session, utc_now
-from ai_agent.infrastructure.database.errors import DuplicateError, NotFoundError
+from ai_agent.infrastructure.database.errors import (
+    DuplicateError,
+    NotFoundError,
+    parent_not_found,
+)
 from ai_agent.infrastructure.database.json_text import decode_json
 from ai_agent.infrastructure.database.sqlite import _queries as sql
 from ai_agent.infrastructure.database.sqlite._codec import (
@@ -23,7 +27,6 @@ from ai_agent.infrastructure.database.sqlite._codec import (
 from ai_agent.infrastructure.database.sqlite._connection import SQLiteConnection
 from ai_agent.infrastructure.database.sqlite._messages import (
     insert_message,
-    parent_not_found,
     touch_session,
 )
 from ai_agent.infrastructure.database.sqlite._sessions import insert_session
@@ -84,7 +87,7 @@ def _checked_session(
         raise DuplicateError("message", "id", message.id)
     parent = row["parent_message_id"]
     if parent is not None and not db.execute(sql.PARENT_EXISTS, (parent, sid)).fetchall():
-        raise parent_not_found(message)
+        raise parent_not_found(message.parent_message_id or "?", message.session_id)
     activity, metadata = found[0]
     return activity, metadata
 
