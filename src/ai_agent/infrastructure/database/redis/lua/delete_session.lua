@@ -18,12 +18,13 @@ if cutoff and int_cmp(activity, cutoff) >= 0 then
   return { 'kept', activity }
 end
 local mids = redis.call('ZRANGE', key(T_ORDER, sid), 0, -1)
-redis.call('DEL', skey, key(T_MESSAGES, sid), key(T_ORDER, sid), key(T_REPLIES, sid))
+-- UNLINK: a long thread's hashes are freed off the server's main thread
+redis.call('UNLINK', skey, key(T_MESSAGES, sid), key(T_ORDER, sid), key(T_REPLIES, sid))
 local reply = { 'ok', user and 1 or 0, user or '', #mids }
 if SINGLE then
   redis.call('ZREM', K_SESSIONS, sid)
   if user then redis.call('ZREM', key(T_USER, user), sid) end
-  for _, mid in ipairs(mids) do drop_pointer(sid, mid) end
+  drop_pointers(sid, mids)
 else
   for _, mid in ipairs(mids) do reply[#reply + 1] = mid end
 end

@@ -99,10 +99,20 @@ local function set_pointer(mid, value)
   end
 end
 
-local function drop_pointer(sid, mid)
-  local k = key(T_POINTER, mid)
-  local value = redis.call('GET', k)
-  if value and value:sub(1, ID_LEN) == sid then redis.call('DEL', k) end
+-- Drop the pointers of messages `mids` that still name session `sid` (one another session
+-- took over stays), a thousand at a time: one MGET and one UNLINK per batch, not two
+-- commands per message (unpack is limited to a few thousand values).
+local function drop_pointers(sid, mids)
+  for i = 1, #mids, 1000 do
+    local keys = {}
+    for j = i, math.min(i + 999, #mids) do keys[#keys + 1] = key(T_POINTER, mids[j]) end
+    local owners, mine = redis.call('MGET', unpack(keys)), {}
+    for j = 1, #keys do  -- a missing pointer is false, so no hole stops the loop
+      local owner = owners[j]
+      if owner and owner:sub(1, ID_LEN) == sid then mine[#mine + 1] = keys[j] end
+    end
+    if #mine > 0 then redis.call('UNLINK', unpack(mine)) end
+  end
 end
 
 -- Single server only: index entries with score = last_activity in epoch microseconds.
@@ -144,7 +154,7 @@ local function removed_all(sid, mids)
   touch_session(sid)
   local state = session_state(sid)
   if SINGLE then
-    for _, mid in ipairs(mids) do drop_pointer(sid, mid) end
+    drop_pointers(sid, mids)
     index_session(sid, state[2], state[3] == 1 and state[4] or nil, 'touch', state[5] == 1)
   end
   return state
