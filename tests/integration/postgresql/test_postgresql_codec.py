@@ -136,6 +136,7 @@ async def test_decode_all_builds_what_decode_builds(repository: PostgreSQLReposi
     assert SESSIONS.decode_all(exact) == expected
     assert SESSIONS.decode_all(wider) == expected  # not column_list alone: by name
     assert SESSIONS.decode_all([]) == []
+    assert [SESSIONS.decode(dict(row)) for row in exact] == expected  # a mapping: by name
 
 
 def test_decode_uuid_builds_a_plain_uuid() -> None:

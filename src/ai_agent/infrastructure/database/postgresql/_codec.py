@@ -13,16 +13,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import Enum
-from typing import TYPE_CHECKING, Any, Generic, cast
+from typing import Any, Generic, cast
 from uuid import UUID
+
+from asyncpg import Record
 
 from ai_agent.domain.models import Message, Session
 from ai_agent.infrastructure.database.catalog import CATALOGS, CatalogKind, E
 from ai_agent.infrastructure.database.copies import field_kinds, uuid_from_int
 from ai_agent.infrastructure.database.rows import Convert, RowDecoder, enum_member
-
-if TYPE_CHECKING:
-    from asyncpg import Record
 
 __all__ = [
     "MESSAGES",
@@ -148,8 +147,7 @@ class Table(Generic[E]):
 
     def _in_order(self, row: Record | Mapping[str, Any]) -> Any:
         """``row`` as a sequence in column order: records selected so already are."""
-        keys = row.keys()
-        if tuple(keys)[: len(self.columns)] == self.columns:
+        if isinstance(row, Record) and tuple(row.keys())[: len(self.columns)] == self.columns:
             return row
         return tuple(row[name] for name in self.columns)
 
