@@ -36,7 +36,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 from google.adk.events import Event, EventActions
 from google.adk.sessions import BaseSessionService
 from google.adk.sessions.base_session_service import GetSessionConfig
@@ -50,7 +49,7 @@ from ai_agent.infrastructure.database import migrations  # noqa: E402
 from ai_agent.infrastructure.database.postgresql import PostgreSQLRepository  # noqa: E402
 from ai_agent.integrations.adk import RepositorySessionService  # noqa: E402
 from bench.data import median_figures, percentiles  # noqa: E402
-from bench.servers import endpoints  # noqa: E402
+from bench.servers import endpoints, run_sql  # noqa: E402
 
 POOL = 20
 READ = 50
@@ -99,11 +98,7 @@ def event(number: int) -> Event:
 def ours(url: str) -> Side:
     @asynccontextmanager
     async def side() -> AsyncIterator[BaseSessionService]:
-        connection = await asyncpg.connect(url)
-        try:
-            await connection.execute("TRUNCATE messages, sessions, states")
-        finally:
-            await connection.close()
+        await run_sql(url, "TRUNCATE messages, sessions, states")
         repository = PostgreSQLRepository.from_url(url, min_pool_size=POOL, max_pool_size=POOL)
         async with repository:
             yield RepositorySessionService(repository)
@@ -119,14 +114,11 @@ def theirs(url: str) -> Side:
     @asynccontextmanager
     async def side() -> AsyncIterator[BaseSessionService]:
         await migrations.ensure_database(peer_url)
-        connection = await asyncpg.connect(peer_url)
-        try:
-            await connection.execute(
-                "DROP TABLE IF EXISTS events, sessions, app_states, user_states,"
-                " adk_internal_metadata CASCADE"
-            )
-        finally:
-            await connection.close()
+        await run_sql(
+            peer_url,
+            "DROP TABLE IF EXISTS events, sessions, app_states, user_states,"
+            " adk_internal_metadata CASCADE",
+        )
         engine_url = "postgresql+asyncpg://" + peer_url.split("://", 1)[1]
         service = DatabaseSessionService(engine_url, pool_size=POOL, max_overflow=0)
         try:

@@ -15,8 +15,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import asyncpg
-
 from ai_agent.infrastructure.database import migrations
 from ai_agent.infrastructure.database.memory import InMemoryRepository
 from ai_agent.infrastructure.database.postgresql import PostgreSQLRepository
@@ -26,6 +24,7 @@ from bench.raw_memory import open_raw_memory
 from bench.raw_postgres import create_raw_schema, open_raw_postgres
 from bench.raw_redis import drop_keys, make_client, open_raw_redis
 from bench.raw_sqlite import open_raw_sqlite
+from bench.servers import run_sql
 from bench.stores import Opener, Store, connected
 
 __all__ = ["BACKENDS", "Backend", "prepare"]
@@ -72,11 +71,7 @@ def _sqlite(workdir: Path) -> Backend:
 def _postgres(url: str) -> Backend:
     @asynccontextmanager
     async def project() -> AsyncIterator[Store]:
-        connection = await asyncpg.connect(url)
-        try:
-            await connection.execute("TRUNCATE messages, sessions")
-        finally:
-            await connection.close()
+        await run_sql(url, "TRUNCATE messages, sessions")
         repository = PostgreSQLRepository.from_url(
             url, min_pool_size=POOL_SIZE, max_pool_size=POOL_SIZE
         )

@@ -31,7 +31,7 @@ if str(ROOT) not in sys.path:  # run as a script: make `bench` importable
 from ai_agent.infrastructure.database import RepositoryFactory, migrations  # noqa: E402
 from ai_agent.infrastructure.database.base import BaseRepository  # noqa: E402
 from bench.data import make_messages, make_session  # noqa: E402
-from bench.servers import endpoints  # noqa: E402
+from bench.servers import endpoints, run_sql  # noqa: E402
 
 LENGTHS = {"small": (1_000, 10_000), "full": (1_000, 10_000, 100_000)}
 SEED_BATCH = 1_000
@@ -82,13 +82,7 @@ async def _backend(url: str, lengths: tuple[int, ...], batch: int) -> list[str]:
 
 
 async def _truncate(postgres_url: str) -> None:
-    import asyncpg
-
-    connection = await asyncpg.connect(postgres_url)
-    try:
-        await connection.execute("TRUNCATE sessions CASCADE")
-    finally:
-        await connection.close()
+    await run_sql(postgres_url, "TRUNCATE sessions CASCADE")
 
 
 async def main(arguments: argparse.Namespace) -> None:

@@ -18,6 +18,7 @@ from uuid import UUID
 import asyncpg
 
 from ai_agent.domain.models import Message, Session
+from bench.servers import run_sql
 from bench.stores import Store
 
 __all__ = ["RawPostgresStore", "create_raw_schema", "open_raw_postgres"]
@@ -168,11 +169,7 @@ class RawPostgresStore:
 
 async def create_raw_schema(url: str) -> None:
     """(Re)create the ``bench_raw`` schema: its tables are dropped first."""
-    connection = await asyncpg.connect(url)
-    try:
-        await connection.execute(SCHEMA_DDL)
-    finally:
-        await connection.close()
+    await run_sql(url, SCHEMA_DDL)
 
 
 async def _no_reset(connection: asyncpg.Connection) -> None:

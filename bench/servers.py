@@ -23,7 +23,7 @@ if str(ROOT / "tests") not in sys.path:
 
 from _servers import PostgresServer, RedisServer  # noqa: E402  (needs the path above)
 
-__all__ = ["Endpoints", "durability", "endpoints"]
+__all__ = ["Endpoints", "durability", "endpoints", "run_sql"]
 
 
 @dataclass
@@ -71,3 +71,12 @@ async def durability(found: Endpoints) -> dict[str, str]:
         finally:
             await client.aclose()
     return info
+
+
+async def run_sql(url: str, sql: str) -> None:
+    """Run ``sql`` (set-up: truncate, drop, create) on its own short-lived connection."""
+    connection = await asyncpg.connect(url)
+    try:
+        await connection.execute(sql)
+    finally:
+        await connection.close()

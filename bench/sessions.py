@@ -38,8 +38,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import asyncpg
-
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: make `bench` importable
     sys.path.insert(0, str(ROOT))
@@ -50,7 +48,7 @@ from ai_agent.infrastructure.database.redis import RedisRepository  # noqa: E402
 from ai_agent.integrations.openai_agents import RepositorySession  # noqa: E402
 from bench.data import median_figures, percentiles  # noqa: E402
 from bench.raw_redis import drop_keys, make_client  # noqa: E402
-from bench.servers import endpoints  # noqa: E402
+from bench.servers import endpoints, run_sql  # noqa: E402
 
 POOL = 20
 READ = 50
@@ -98,11 +96,7 @@ def turn(number: int) -> list[Any]:
 def ours_postgres(url: str) -> Side:
     @asynccontextmanager
     async def side() -> AsyncIterator[Maker]:
-        connection = await asyncpg.connect(url)
-        try:
-            await connection.execute("TRUNCATE messages, sessions")
-        finally:
-            await connection.close()
+        await run_sql(url, "TRUNCATE messages, sessions")
         repository = PostgreSQLRepository.from_url(url, min_pool_size=POOL, max_pool_size=POOL)
         async with repository:
             yield lambda session_id: RepositorySession(session_id, repository)
@@ -116,11 +110,7 @@ def theirs_postgres(url: str) -> Side:
 
     @asynccontextmanager
     async def side() -> AsyncIterator[Maker]:
-        connection = await asyncpg.connect(url)
-        try:
-            await connection.execute("DROP TABLE IF EXISTS agent_messages, agent_sessions")
-        finally:
-            await connection.close()
+        await run_sql(url, "DROP TABLE IF EXISTS agent_messages, agent_sessions")
         engine_url = "postgresql+asyncpg://" + url.split("://", 1)[1]
         engine = create_async_engine(engine_url, pool_size=POOL, max_overflow=0)
         try:
