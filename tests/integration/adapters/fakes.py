@@ -89,7 +89,8 @@ class CannedModel(Model):
         return ModelResponse(output=self.outputs.pop(0), usage=Usage(), response_id=None)
 
     def stream_response(self, *args: Any, **kwargs: Any) -> AsyncIterator[TResponseStreamEvent]:
-        raise NotImplementedError("the tests run Runner.run, not run_streamed")
+        # The SDK's Model declares it abstract; no test streams, so a call is a test bug.
+        raise AssertionError("CannedModel is scripted for Runner.run, not run_streamed")
 
 
 class RecordingChatModel(BaseChatModel):
