@@ -14,15 +14,7 @@ from sqlalchemy.engine import make_url
 
 from _servers import ci_is_set
 from ai_agent.domain.models import MCPServer, Message, MessageRole, Session, Tool
-from ai_agent.infrastructure.database import (
-    ConflictError,
-    DuplicateError,
-    NotFoundError,
-    RepositoryConnectionError,
-    RepositoryError,
-    RepositoryValidationError,
-    migrations,
-)
+from ai_agent.infrastructure.database import errors, migrations
 from ai_agent.infrastructure.database.postgresql import PostgreSQLRepository
 
 pytestmark = pytest.mark.postgresql
@@ -40,7 +32,7 @@ def _free_port() -> int:
 
 def _assert_clean(error: BaseException, *secrets: str) -> None:
     """A repository error, chained from the driver's, quoting none of ``secrets``."""
-    assert isinstance(error, RepositoryError)
+    assert isinstance(error, errors.RepositoryError)
     assert error.__cause__ is not None
     for secret in secrets:
         assert secret not in str(error) and secret not in repr(error)
@@ -48,11 +40,11 @@ def _assert_clean(error: BaseException, *secrets: str) -> None:
 
 async def test_duplicate_ids_and_names_name_the_field(repository: PostgreSQLRepository) -> None:
     server = await repository.create_mcp_server(MCPServer(name="files", endpoint="http://x"))
-    with pytest.raises(DuplicateError) as by_id:
+    with pytest.raises(errors.DuplicateError) as by_id:
         await repository.create_mcp_server(server.model_copy(update={"name": "other"}))
     assert (by_id.value.entity, by_id.value.field) == ("MCP server", "id")
     assert by_id.value.value == str(server.id)
-    with pytest.raises(DuplicateError) as by_name:
+    with pytest.raises(errors.DuplicateError) as by_name:
         await repository.create_mcp_server(MCPServer(name="files", endpoint="http://y"))
     assert (by_name.value.entity, by_name.value.field, by_name.value.value) == (
         "MCP server",
@@ -64,7 +56,7 @@ async def test_duplicate_ids_and_names_name_the_field(repository: PostgreSQLRepo
 
 async def test_a_missing_reference_names_what_is_missing(repository: PostgreSQLRepository) -> None:
     missing = uuid.uuid4()
-    with pytest.raises(NotFoundError) as error:
+    with pytest.raises(errors.NotFoundError) as error:
         await repository.create_tool(Tool(name="t", mcp_server_id=missing))
     assert (error.value.entity, error.value.entity_id) == ("MCP server", str(missing))
     _assert_clean(error.value)
@@ -84,7 +76,7 @@ async def test_a_value_the_driver_cannot_encode_is_described_without_quoting_it(
     assert SECRET in str(raised.value)
 
     error = repository._translate_error(raised.value)
-    assert isinstance(error, RepositoryValidationError)
+    assert isinstance(error, errors.RepositoryValidationError)
     assert SECRET not in str(error)
     assert "invalid input for query argument $1 (expected str, got dict)" in str(error)
 
@@ -94,7 +86,7 @@ async def test_a_refused_port_is_a_connection_error_without_the_password(
 ) -> None:
     url = f"postgresql://app:{SECRET}@127.0.0.1:{_free_port()}/db"
     repository = make_repository(url, connect_timeout=2.0)
-    with pytest.raises(RepositoryConnectionError) as error:
+    with pytest.raises(errors.RepositoryConnectionError) as error:
         await repository.connect()
     _assert_clean(error.value, SECRET)
     assert "127.0.0.1" in str(error.value)
@@ -108,7 +100,7 @@ async def test_a_wrong_password_is_a_connection_error_without_the_password(
     repository = make_repository(wrong)
     try:
         await repository.connect()
-    except RepositoryConnectionError as error:
+    except errors.RepositoryConnectionError as error:
         _assert_clean(error, SECRET)
         assert "password authentication failed" in str(error)
     else:
@@ -124,7 +116,7 @@ async def test_a_missing_database_is_a_connection_error(
     pg_url: str, make_repository: MakeRepository
 ) -> None:
     url = make_url(pg_url).set(database=f"absent_{uuid.uuid4().hex}")
-    with pytest.raises(RepositoryConnectionError, match="does not exist"):
+    with pytest.raises(errors.RepositoryConnectionError, match="does not exist"):
         await make_repository(url.render_as_string(hide_password=False)).connect()
 
 
@@ -135,7 +127,7 @@ async def test_an_unmigrated_database_says_to_migrate(
     await migrations.ensure_database(url)
     async with make_repository(url) as repository:
         assert await repository.schema_revision() is None
-        with pytest.raises(RepositoryError, match="ai-agent db migrate") as error:
+        with pytest.raises(errors.RepositoryError, match="ai-agent db migrate") as error:
             await repository.get_session(uuid.uuid4())
         _assert_clean(error.value)
     async with make_repository(await database_url("backend")) as repository:
@@ -151,7 +143,9 @@ async def test_a_statement_past_command_timeout_is_a_connection_error(
         async with blocker.transaction():
             await blocker.execute("SELECT 1 FROM sessions WHERE id = $1 FOR UPDATE", session.id)
             async with make_repository(pg_url, command_timeout=0.5) as impatient:
-                with pytest.raises(RepositoryConnectionError, match="did not answer in time"):
+                with pytest.raises(
+                    errors.RepositoryConnectionError, match="did not answer in time"
+                ):
                     await impatient.create_message(
                         Message(session_id=session.id, role=MessageRole.USER, content="x")
                     )
@@ -176,6 +170,6 @@ async def test_a_deadlock_is_a_conflict(repository: PostgreSQLRepository) -> Non
     outcomes = await asyncio.gather(
         cross(first, second), cross(second, first), return_exceptions=True
     )
-    conflicts = [o for o in outcomes if isinstance(o, ConflictError)]
+    conflicts = [o for o in outcomes if isinstance(o, errors.ConflictError)]
     assert len(conflicts) == 1 and outcomes.count(None) == 1, outcomes
     assert isinstance(conflicts[0].__cause__, asyncpg.DeadlockDetectedError)

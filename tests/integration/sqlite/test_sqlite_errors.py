@@ -10,14 +10,7 @@ from uuid import UUID, uuid4
 import pytest
 
 from ai_agent.domain.models import Agent, MCPServer, Message, MessageRole, Session, Tool
-from ai_agent.infrastructure.database import (
-    ConflictError,
-    DuplicateError,
-    NotFoundError,
-    RepositoryConnectionError,
-    RepositoryError,
-    RepositoryValidationError,
-)
+from ai_agent.infrastructure.database import errors
 from ai_agent.infrastructure.database.sqlite import SQLiteRepository
 from ai_agent.infrastructure.database.sqlite._errors import translate_error
 
@@ -35,7 +28,7 @@ def message(session: Session, parent_message_id: UUID | None = None) -> Message:
 
 async def test_a_taken_id_or_name_is_a_duplicate_naming_it(repository: SQLiteRepository) -> None:
     session = await repository.create_session(Session())
-    with pytest.raises(DuplicateError) as caught:
+    with pytest.raises(errors.DuplicateError) as caught:
         await repository.create_session(Session(id=session.id))
     assert (caught.value.entity, caught.value.field, caught.value.value) == (
         "session",
@@ -44,19 +37,19 @@ async def test_a_taken_id_or_name_is_a_duplicate_naming_it(repository: SQLiteRep
     )
     first = await repository.create_agent(Agent(name="planner"))
     second = await repository.create_agent(Agent(name="writer"))
-    with pytest.raises(DuplicateError, match="agent with name 'planner' already exists"):
+    with pytest.raises(errors.DuplicateError, match="agent with name 'planner' already exists"):
         await repository.create_agent(Agent(name="planner"))
-    with pytest.raises(DuplicateError, match="agent with name 'planner'"):
+    with pytest.raises(errors.DuplicateError, match="agent with name 'planner'"):
         await repository.update_agent(second.model_copy(update={"name": "planner"}))
     assert await repository.list_agents() == [first, second]
 
 
 async def test_a_missing_mcp_server_is_not_found(repository: SQLiteRepository) -> None:
     missing = uuid4()
-    with pytest.raises(NotFoundError, match=f"MCP server {missing} not found"):
+    with pytest.raises(errors.NotFoundError, match=f"MCP server {missing} not found"):
         await repository.create_tool(Tool(name="t", mcp_server_id=missing))
     tool = await repository.create_tool(Tool(name="t"))
-    with pytest.raises(NotFoundError, match="MCP server"):
+    with pytest.raises(errors.NotFoundError, match="MCP server"):
         await repository.update_tool(tool.model_copy(update={"mcp_server_id": missing}))
     assert await repository.list_tools() == [tool]
 
@@ -75,19 +68,19 @@ async def test_a_parent_in_another_session_is_not_found(
     one, other = two_sessions
     elsewhere = await repository.create_message(message(other))
     with pytest.raises(
-        NotFoundError, match=f"^parent message {elsewhere.id} not found in session {one.id}$"
+        errors.NotFoundError, match=f"^parent message {elsewhere.id} not found in session {one.id}$"
     ):
         await repository.create_message(message(one, parent_message_id=elsewhere.id))
     stored = await repository.get_session(one.id)
     assert stored == one
     reply = await repository.create_message(message(one))
-    with pytest.raises(NotFoundError, match="not found in session"):
+    with pytest.raises(errors.NotFoundError, match="not found in session"):
         await repository.update_message(
             reply.model_copy(update={"parent_message_id": elsewhere.id})
         )
-    with pytest.raises(RepositoryValidationError, match="cannot change"):
+    with pytest.raises(errors.RepositoryValidationError, match="cannot change"):
         await repository.update_message(reply.model_copy(update={"session_id": other.id}))
-    with pytest.raises(NotFoundError, match="message"):
+    with pytest.raises(errors.NotFoundError, match="message"):
         await repository.update_message(message(one))
     assert await repository.get_message(reply.id) == reply
 
@@ -102,7 +95,7 @@ async def test_a_bad_batch_stores_none_of_it(repository: SQLiteRepository, probl
         "stored-duplicate": stored.model_copy(),
         "later-parent": message(session, parent_message_id=good[1].id),
     }[problem]
-    error = DuplicateError if problem == "stored-duplicate" else NotFoundError
+    error = errors.DuplicateError if problem == "stored-duplicate" else errors.NotFoundError
     with pytest.raises(error):
         await repository.create_messages([good[0], bad, good[1]])
     assert await repository.get_messages_by_session(session.id) == [stored]
@@ -146,7 +139,7 @@ async def test_driver_errors_map_by_constraint(tmp_path: Path) -> None:
             "UNIQUE (session_id, seq), CHECK (seq > 0))"
         )
         raw.execute("INSERT INTO messages VALUES ('a', 's', 1)")
-        errors = {}
+        translated = {}
         for name, sql in {
             "pk": "INSERT INTO messages VALUES ('a', 's', 2)",
             "seq": "INSERT INTO messages VALUES ('b', 's', 1)",
@@ -156,16 +149,18 @@ async def test_driver_errors_map_by_constraint(tmp_path: Path) -> None:
         }.items():
             with pytest.raises(sqlite3.Error) as caught:
                 raw.execute(sql)
-            errors[name] = translate_error(caught.value, where)
-    assert isinstance(errors["pk"], DuplicateError) and errors["pk"].field == "id"
-    assert isinstance(errors["seq"], ConflictError)
-    assert isinstance(errors["check"], RepositoryValidationError)
-    assert type(errors["other"]) is RepositoryError and "ai-agent db migrate" in str(
-        errors["other"]
+            translated[name] = translate_error(caught.value, where)
+    assert isinstance(translated["pk"], errors.DuplicateError) and translated["pk"].field == "id"
+    assert isinstance(translated["seq"], errors.ConflictError)
+    assert isinstance(translated["check"], errors.RepositoryValidationError)
+    assert type(translated["other"]) is errors.RepositoryError and "ai-agent db migrate" in str(
+        translated["other"]
     )
-    assert type(errors["syntax"]) is RepositoryError and where in str(errors["syntax"])
+    assert type(translated["syntax"]) is errors.RepositoryError and where in str(
+        translated["syntax"]
+    )
     assert isinstance(
-        translate_error(ValueError("Connection closed"), where), RepositoryConnectionError
+        translate_error(ValueError("Connection closed"), where), errors.RepositoryConnectionError
     )
     assert translate_error(ValueError("some bug"), where) is None
     assert translate_error(KeyError("x"), where) is None
@@ -175,12 +170,12 @@ async def test_a_lone_surrogate_never_reaches_the_driver(repository: SQLiteRepos
     # UTF-8 cannot hold one. The models refuse it; smuggled past them it is refused again, and
     # should sqlite3 ever meet one while binding, that is a validation error too.
     smuggled = Agent.model_construct(**{**Agent(name="a").__dict__, "description": "\ud800"})
-    with pytest.raises(RepositoryValidationError):
+    with pytest.raises(errors.RepositoryValidationError):
         await repository.create_agent(smuggled)
     assert await repository.list_agents() == []
     try:
         "x\udfffy".encode()
     except UnicodeEncodeError as exc:
         error = translate_error(exc, "sqlite:///x.db")
-    assert isinstance(error, RepositoryValidationError)
+    assert isinstance(error, errors.RepositoryValidationError)
     assert "U+DFFF" in str(error) and "x\udfffy" not in str(error)

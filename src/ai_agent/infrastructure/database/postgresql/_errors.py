@@ -11,14 +11,7 @@ import re
 
 import asyncpg
 
-from ai_agent.infrastructure.database.errors import (
-    ConflictError,
-    DuplicateError,
-    NotFoundError,
-    RepositoryConnectionError,
-    RepositoryError,
-    RepositoryValidationError,
-)
+from ai_agent.infrastructure.database import errors
 
 __all__ = ["AcquireTimeout", "translate_error"]
 
@@ -80,7 +73,9 @@ class AcquireTimeout(TimeoutError):
         self.max_size = max_size
 
 
-def translate_error(exc: BaseException, where: str, password: str | None) -> RepositoryError | None:
+def translate_error(
+    exc: BaseException, where: str, password: str | None
+) -> errors.RepositoryError | None:
     """The repository error for ``exc``, or ``None`` when it is not a driver error (a bug).
 
     ``where`` is the redacted URL; ``password`` is scrubbed from any text that is quoted.
@@ -92,58 +87,64 @@ def translate_error(exc: BaseException, where: str, password: str | None) -> Rep
     if isinstance(exc, asyncpg.ForeignKeyViolationError):
         return _missing(exc)
     if isinstance(exc, _INVALID) or _is_client_input_error(exc):
-        return RepositoryValidationError(f"PostgreSQL cannot store the value: {_reason(exc)}")
+        return errors.RepositoryValidationError(
+            f"PostgreSQL cannot store the value: {_reason(exc)}"
+        )
     if isinstance(exc, _CONFLICT):
-        return ConflictError(
+        return errors.ConflictError(
             f"a concurrent transaction got in the way ({_reason(exc)}); retry the operation"
         )
     if isinstance(exc, asyncpg.InFailedSQLTransactionError):
-        return RepositoryError(
+        return errors.RepositoryError(
             "the transaction was aborted by an earlier error; leave the transaction block "
             "(wrap a call that may fail in a nested transaction() to recover from it)"
         )
     if isinstance(exc, _UNREACHABLE):
         reason = _scrubbed_reason(exc, password)
-        return RepositoryConnectionError(f"cannot reach PostgreSQL at {where}: {reason}")
+        return errors.RepositoryConnectionError(f"cannot reach PostgreSQL at {where}: {reason}")
     if isinstance(exc, _SCHEMA):
-        return RepositoryError(
+        return errors.RepositoryError(
             f"the database schema at {where} is missing or behind ({_reason(exc)}); "
             "run `ai-agent db migrate`"
         )
     if isinstance(exc, asyncpg.OutdatedSchemaCacheError):
-        return RepositoryError(f"the database schema changed under a cached statement: {exc}")
+        return errors.RepositoryError(
+            f"the database schema changed under a cached statement: {exc}"
+        )
     if isinstance(exc, asyncpg.InternalClientError):
         # The driver's protocol state broke, e.g. "cannot switch to state 11; another
         # operation (2) is in progress" after the server ended an idle connection.
         reason = _scrubbed_reason(exc, password)
-        return RepositoryConnectionError(f"the connection to PostgreSQL at {where} broke: {reason}")
+        return errors.RepositoryConnectionError(
+            f"the connection to PostgreSQL at {where} broke: {reason}"
+        )
     if isinstance(exc, asyncpg.PostgresError):
-        return RepositoryError(f"PostgreSQL error: {_reason(exc)}")
+        return errors.RepositoryError(f"PostgreSQL error: {_reason(exc)}")
     return None
 
 
-def _timeout(exc: TimeoutError, where: str) -> RepositoryConnectionError:
+def _timeout(exc: TimeoutError, where: str) -> errors.RepositoryConnectionError:
     if isinstance(exc, AcquireTimeout):
-        return RepositoryConnectionError(
+        return errors.RepositoryConnectionError(
             f"no PostgreSQL connection to {where} became free within {exc.timeout:g}s "
             f"(pool of {exc.max_size}); raise DB_MAX_POOL_SIZE or DB_POOL_TIMEOUT"
         )
-    return RepositoryConnectionError(f"PostgreSQL at {where} did not answer in time")
+    return errors.RepositoryConnectionError(f"PostgreSQL at {where} did not answer in time")
 
 
-def _duplicate(exc: asyncpg.UniqueViolationError) -> RepositoryError:
+def _duplicate(exc: asyncpg.UniqueViolationError) -> errors.RepositoryError:
     target = _UNIQUE.get(exc.constraint_name or "")
     if target is None:
-        return RepositoryError(f"unexpected unique violation: {_reason(exc)}")
+        return errors.RepositoryError(f"unexpected unique violation: {_reason(exc)}")
     entity, field = target
-    return DuplicateError(entity, field, _key_value(exc) or "?")
+    return errors.DuplicateError(entity, field, _key_value(exc) or "?")
 
 
-def _missing(exc: asyncpg.ForeignKeyViolationError) -> RepositoryError:
+def _missing(exc: asyncpg.ForeignKeyViolationError) -> errors.RepositoryError:
     entity = _REFERENCED.get(exc.constraint_name or "")
     if entity is None:
-        return RepositoryError(f"unexpected foreign key violation: {_reason(exc)}")
-    return NotFoundError(entity, _key_value(exc) or "?")
+        return errors.RepositoryError(f"unexpected foreign key violation: {_reason(exc)}")
+    return errors.NotFoundError(entity, _key_value(exc) or "?")
 
 
 def _key_value(exc: asyncpg.PostgresError) -> str | None:

@@ -1,10 +1,9 @@
 """Every SQL statement of the PostgreSQL backend, and nothing else.
 
-A :class:`Statement` pairs the SQL with the model fields that fill ``$1``, ``$2``, ... The
-plain statements of each table are generated from its columns (:mod:`._codec`); those that
-keep ``message_count`` and ``last_activity`` in step are written out. Each write is one
-statement: one round trip, atomic. Data-modifying CTEs share one snapshot, so a step that
-must follow another (the session's row lock, then ``seq``) reads the earlier one's output.
+A :class:`Statement` pairs SQL with the model fields bound to ``$1``, ``$2``, ...; each table's
+plain statements are generated from its columns, the others are written out. Each write is one
+statement (one round trip, atomic), and data-modifying CTEs share one snapshot, so a later
+step reads an earlier one's output (the session's row lock, then ``seq``).
 """
 
 from __future__ import annotations
@@ -89,10 +88,9 @@ INSERT_DONE = "INSERT 0 1"
 # The lock every message write takes first (see create_message and pop_message).
 LOCK_SESSION = Statement("SELECT true FROM sessions WHERE id = $1 FOR UPDATE")
 
-_MESSAGE_FIELDS = MESSAGES.columns
 _NUMBERED = "id created_at updated_at session_id role content metadata tool_calls parent_message_id"
-if _MESSAGE_FIELDS != tuple(_NUMBERED.split()):  # the hand-written statements number these
-    raise ImportError(f"Message fields changed to {_MESSAGE_FIELDS}; update _queries.py")
+if MESSAGES.columns != tuple(_NUMBERED.split()):  # the hand-written statements number these
+    raise ImportError(f"Message fields changed to {MESSAGES.columns}; update _queries.py")
 
 
 def _parent_found(parent: str, session: str) -> str:
@@ -118,10 +116,8 @@ MESSAGES_BY_SESSION = Statement(
 RECENT_MESSAGES = Statement(
     f"SELECT {_PAGE_COLUMNS} FROM messages WHERE session_id = $1 ORDER BY seq DESC LIMIT $2"
 )
-MESSAGES_AFTER = Statement(
-    f"SELECT {_PAGE_COLUMNS}, seq FROM messages "
-    "WHERE session_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
-)
+_AFTER = "WHERE session_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
+MESSAGES_AFTER = Statement(f"SELECT {_PAGE_COLUMNS}, seq FROM messages {_AFTER}")
 
 # The UPDATE takes the session's row lock (concurrent appends queue there, none is lost) and
 # the INSERT reads its output, so seq is drawn under that lock. Nothing is written unless the
@@ -138,7 +134,7 @@ WITH touched AS (
 )
 {_INSERT_TOUCHED_MESSAGE}
 """,
-    _MESSAGE_FIELDS,
+    MESSAGES.columns,
 )
 MESSAGE_REFUSED = Statement(
     "SELECT EXISTS (SELECT 1 FROM sessions WHERE id = $1) AS session_found, "
@@ -196,7 +192,7 @@ SELECT (SELECT count(*) FROM inserted) AS inserted,
        problem.ord, problem.session_id, problem.parent_message_id, problem.session_found
   FROM (SELECT 1) AS one LEFT JOIN problem ON true
 """,
-    _MESSAGE_FIELDS,
+    MESSAGES.columns,
 )
 
 # session_id is matched, never set: a message cannot move to another session. The outer
@@ -216,7 +212,7 @@ SELECT (SELECT session_id FROM target) AS stored_session_id,
        (SELECT found FROM parent) AS parent_found, updated.*
   FROM (SELECT 1) AS one LEFT JOIN updated ON true
 """,
-    tuple(name for name in _MESSAGE_FIELDS if name != "created_at"),
+    tuple(name for name in MESSAGES.columns if name != "created_at"),
 )
 
 # The session's row is locked before the message row, the order create_message takes them
@@ -345,7 +341,7 @@ SELECT (SELECT count(*) FROM done) AS inserted, c.id IS NOT NULL AS found,
        c.duplicate, c.parent_found, c.stale
   FROM (SELECT 1) AS one LEFT JOIN checks c ON true
 """,
-    _MESSAGE_FIELDS,
+    MESSAGES.columns,
 )
 
 SCHEMA_VERSION_TABLE = Statement("SELECT to_regclass('alembic_version') IS NOT NULL")

@@ -9,34 +9,32 @@ from __future__ import annotations
 
 from redis import exceptions as rx
 
-from ai_agent.infrastructure.database.errors import (
-    ConflictError,
-    RepositoryConnectionError,
-    RepositoryError,
-)
+from ai_agent.infrastructure.database import errors
 
 __all__ = ["translate_error"]
 
 
-def translate_error(exc: Exception, where: str) -> RepositoryError | None:
+def translate_error(exc: Exception, where: str) -> errors.RepositoryError | None:
     """Map a redis-py exception to the error tree; ``None`` for anything that is not one.
 
     ``where`` names the server (a display URL, never with its password).
     """
     if isinstance(exc, rx.AuthenticationError):
-        return RepositoryConnectionError(f"Redis at {where} refused the credentials: {exc}")
+        return errors.RepositoryConnectionError(f"Redis at {where} refused the credentials: {exc}")
     if isinstance(exc, rx.ConnectionError | rx.TimeoutError | rx.ClusterDownError):
-        return RepositoryConnectionError(f"Redis at {where} is unavailable: {_describe(exc)}")
+        return errors.RepositoryConnectionError(
+            f"Redis at {where} is unavailable: {_describe(exc)}"
+        )
     if isinstance(exc, rx.TryAgainError):
-        return RepositoryConnectionError(f"Redis at {where} is resharding: {exc}")
+        return errors.RepositoryConnectionError(f"Redis at {where} is resharding: {exc}")
     if isinstance(exc, rx.WatchError):
-        return ConflictError(f"a concurrent change to watched Redis keys at {where}: {exc}")
+        return errors.ConflictError(f"a concurrent change to watched Redis keys at {where}: {exc}")
     if isinstance(exc, rx.SlotNotCoveredError) or (
         isinstance(exc, rx.RedisClusterException) and "cannot be connected" in str(exc)
     ):
-        return RepositoryConnectionError(f"Redis Cluster at {where} is unavailable: {exc}")
+        return errors.RepositoryConnectionError(f"Redis Cluster at {where} is unavailable: {exc}")
     if isinstance(exc, rx.RedisError | rx.RedisClusterException):
-        return RepositoryError(f"Redis at {where} failed: {_describe(exc)}")
+        return errors.RepositoryError(f"Redis at {where} failed: {_describe(exc)}")
     return None
 
 

@@ -19,14 +19,7 @@ from __future__ import annotations
 import sqlite3
 
 from ai_agent.domain.models import DomainModel, Message, Tool
-from ai_agent.infrastructure.database.errors import (
-    ConflictError,
-    DuplicateError,
-    NotFoundError,
-    RepositoryConnectionError,
-    RepositoryError,
-    RepositoryValidationError,
-)
+from ai_agent.infrastructure.database import errors
 from ai_agent.infrastructure.database.sqlite._codec import entity_name
 
 __all__ = ["translate_error"]
@@ -51,7 +44,7 @@ _REFERENCES: dict[type[DomainModel], tuple[str, str]] = {
 
 def translate_error(
     exc: BaseException, where: str, subject: DomainModel | None = None
-) -> RepositoryError | None:
+) -> errors.RepositoryError | None:
     """Map a driver exception to the error tree; ``None`` when it is not a driver error.
 
     ``where`` is the database's display URL; ``subject`` the entity being written, if any.
@@ -60,14 +53,14 @@ def translate_error(
         # sqlite3 binds text as UTF-8, which cannot hold a lone surrogate; the value itself
         # stays out of the message (it may be a secret).
         character = f"U+{ord(exc.object[exc.start]):04X}" if exc.object else "a character"
-        return RepositoryValidationError(
+        return errors.RepositoryValidationError(
             f"text holding {character} (a lone surrogate) cannot be stored in SQLite, "
             "whose text is UTF-8; nothing was stored"
         )
     if isinstance(exc, ValueError) and str(exc) in _CLOSED:
-        return RepositoryConnectionError(f"the SQLite connection to {where} is closed")
+        return errors.RepositoryConnectionError(f"the SQLite connection to {where} is closed")
     if isinstance(exc, sqlite3.ProgrammingError) and "closed" in str(exc):
-        return RepositoryConnectionError(f"the SQLite connection to {where} is closed")
+        return errors.RepositoryConnectionError(f"the SQLite connection to {where} is closed")
     if not isinstance(exc, sqlite3.Error):
         return None
     code = getattr(exc, "sqlite_errorname", None) or ""
@@ -75,39 +68,39 @@ def translate_error(
     if isinstance(exc, sqlite3.IntegrityError):
         return _integrity(reason, code, subject)
     if code.startswith(_CONTENDED):
-        return ConflictError(
+        return errors.ConflictError(
             f"the SQLite database {where} is locked by another connection ({reason}); "
             "nothing was written, retry later"
         )
     if code.startswith(_UNUSABLE) or "unable to open" in reason:
-        return RepositoryConnectionError(f"cannot use the SQLite database {where}: {reason}")
+        return errors.RepositoryConnectionError(f"cannot use the SQLite database {where}: {reason}")
     if reason.startswith("no such table"):
-        return RepositoryError(
+        return errors.RepositoryError(
             f"the SQLite database {where} has no schema ({reason}); run `ai-agent db migrate`"
         )
-    return RepositoryError(f"SQLite error on {where}: {reason}")
+    return errors.RepositoryError(f"SQLite error on {where}: {reason}")
 
 
-def _integrity(reason: str, code: str, subject: DomainModel | None) -> RepositoryError:
+def _integrity(reason: str, code: str, subject: DomainModel | None) -> errors.RepositoryError:
     if code in ("SQLITE_CONSTRAINT_PRIMARYKEY", "SQLITE_CONSTRAINT_UNIQUE"):
         return _unique(reason, subject)
     if code == "SQLITE_CONSTRAINT_FOREIGNKEY":
         reference = _REFERENCES.get(type(subject)) if subject is not None else None
         if subject is None or reference is None:
-            return NotFoundError("referenced entity", "?", f"({reason})")
+            return errors.NotFoundError("referenced entity", "?", f"({reason})")
         entity, column = reference
-        return NotFoundError(entity, getattr(subject, column))
-    return RepositoryValidationError(f"the database rejected the value: {reason}")
+        return errors.NotFoundError(entity, getattr(subject, column))
+    return errors.RepositoryValidationError(f"the database rejected the value: {reason}")
 
 
-def _unique(reason: str, subject: DomainModel | None) -> RepositoryError:
+def _unique(reason: str, subject: DomainModel | None) -> errors.RepositoryError:
     # "UNIQUE constraint failed: agents.name" (several columns are comma-separated).
     columns = [part.strip() for part in reason.partition(":")[2].split(",")]
     table, _, column = columns[0].partition(".")
     if len(columns) > 1:
         # Only (session_id, seq) is composite: two writers numbered the same message slot.
-        return ConflictError(f"a concurrent write to {table} collided ({reason}); retry")
+        return errors.ConflictError(f"a concurrent write to {table} collided ({reason}); retry")
     value = getattr(subject, column, None) if subject is not None else None
     if value is None or isinstance(value, DomainModel):
         value = "?"
-    return DuplicateError(entity_name(subject, table), column, value)
+    return errors.DuplicateError(entity_name(subject, table), column, value)

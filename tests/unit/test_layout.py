@@ -1,0 +1,70 @@
+"""The codebase keeps the shape docs/architecture.md describes, so a newcomer can walk it."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+import ai_agent
+
+PACKAGE = Path(ai_agent.__file__).parent
+MODULES = sorted(PACKAGE.rglob("*.py"))
+DATABASE = PACKAGE / "infrastructure" / "database"
+MAX_LINES = 350
+
+
+def _dotted(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imported(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def test_no_module_is_longer_than_the_limit() -> None:
+    lengths = {
+        _dotted(path): len(path.read_text(encoding="utf-8").splitlines()) for path in MODULES
+    }
+    assert {name: n for name, n in lengths.items() if n > MAX_LINES} == {}
+
+
+def test_no_module_imports_the_private_module_of_another_package() -> None:
+    """``a.b._c`` may be imported from inside ``a.b`` only; packages meet at public names."""
+    offences = []
+    for path in MODULES:
+        importer = _dotted(path)
+        for name in _imported(path):
+            parts = name.split(".")
+            private = [i for i, part in enumerate(parts) if part.startswith("_") and i > 0]
+            if private and name.startswith("ai_agent."):
+                owner = ".".join(parts[: private[0]])
+                if importer != owner and not importer.startswith(owner + "."):
+                    offences.append(f"{importer} imports {name}")
+    assert offences == []
+
+
+def test_only_the_config_package_reads_the_environment() -> None:
+    readers = [
+        _dotted(path)
+        for path in MODULES
+        if "os.environ" in (text := path.read_text(encoding="utf-8")).replace("``os.environ``", "")
+        or "getenv(" in text
+    ]
+    assert [name for name in readers if not name.startswith("ai_agent.config")] == []
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "redis", "postgresql"])
+def test_every_driver_backend_has_the_same_core_files(backend: str) -> None:
+    files = {path.name for path in (DATABASE / backend).glob("*.py")}
+    core = {"__init__.py", "_repository.py", "_codec.py", "_queries.py", "_connection.py"}
+    assert core | {"_errors.py"} <= files
