@@ -159,9 +159,10 @@ def replay(
     env: EnvOption = None,
     env_file: EnvFileOption = Path(DEFAULT_ENV_FILE),
 ) -> None:
-    """Replay a SQLite fallback's failover journal into the primary, then clear the
-    fallback's copies (as the health monitor does after an outage). Run it while no
-    application uses the fallback. Exit 0 when nothing is left pending."""
+    """Replay a SQLite fallback's failover journal into the primary; exit 0 when none is left.
+
+    Then clear the fallback's copies, as the health monitor does after an outage. Run it while
+    no application uses the fallback."""
     settings = load_settings_or_exit(env, env_file)
     feature_flags.load(settings.features)
     primary, standby = _repositories(settings, url, fallback)

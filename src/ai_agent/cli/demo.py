@@ -40,8 +40,10 @@ BackendOption = Annotated[
 
 
 def demo(backend: BackendOption = None) -> None:
-    """Run the Phase 2 demo: configuration, CRUD and paging of sessions, messages, agents,
-    tools and MCP servers, the factory, a health check, and clean-up of everything it made.
+    """Run the Phase 2 demo on the configured backend, and clean up everything it made.
+
+    It shows configuration, CRUD and paging of sessions, messages, agents, tools and MCP
+    servers, the factory and a health check.
 
     SQLite and PostgreSQL are migrated to the newest schema first (a missing PostgreSQL
     database is created). Exit 0 only when every step succeeded."""

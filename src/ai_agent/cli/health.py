@@ -251,10 +251,10 @@ def health(
     env: EnvOption = None,
     env_file: EnvFileOption = Path(DEFAULT_ENV_FILE),
 ) -> None:
-    """Connect to the storage backend, run its health check and report backend, URL
-    (password masked), reachability, latency, schema revision and, with a fallback, what the
-    failover monitor would do (creating and replaying nothing). Exit 0 when healthy, 1 when
-    not, 2 on a configuration error."""
+    """Check the storage backend: exit 0 when healthy, 1 when not, 2 on a configuration error.
+
+    Reports the backend, URL (password masked), reachability, latency, schema revision and,
+    with a fallback, what the failover monitor would do (creating and replaying nothing)."""
     settings = load_settings_or_exit(env, env_file)
     feature_flags.load(settings.features)  # FEATURE_ENABLE_FALLBACKS decides the routing
     plan = _plan(settings, backend, url, fallback)
