@@ -53,6 +53,7 @@ MaxAgeOption = Annotated[
     str | None,
     typer.Option(
         "--max-age-days",
+        metavar="<int>",
         help="Delete sessions inactive for more than N days (default RETENTION_"
         "SESSION_MAX_AGE_DAYS).",
     ),
@@ -61,6 +62,7 @@ MaxMessagesOption = Annotated[
     str | None,
     typer.Option(
         "--max-messages",
+        metavar="<int>",
         help="Keep the newest N messages of each session (default RETENTION_"
         "MAX_MESSAGES_PER_SESSION).",
     ),
@@ -73,7 +75,9 @@ TargetOption = Annotated[str, typer.Option("--to", help="Repository URL to copy 
 VerifyOption = Annotated[
     bool, typer.Option("--verify", help="Compare counts and checksums afterwards.")
 ]
-BatchOption = Annotated[str, typer.Option("--batch-size", help="Records per batch (1..1000).")]
+BatchOption = Annotated[
+    str, typer.Option("--batch-size", metavar="<int>", help="Records per batch (1..1000).")
+]
 
 
 def _fail(message: str, code: int = FAILURE_EXIT_CODE) -> NoReturn:
