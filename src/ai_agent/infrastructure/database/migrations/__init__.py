@@ -29,8 +29,8 @@ from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.pool import NullPool
 
 from ai_agent.config.urls import SQLITE_URL_FORMS, shown_url, sqlite_file_path
+from ai_agent.infrastructure.database.backends import require_driver
 from ai_agent.infrastructure.database.errors import RepositoryConnectionError, RepositoryError
-from ai_agent.infrastructure.database.factory import require_driver
 from ai_agent.infrastructure.database.telemetry import events
 
 # Alembic and SQLAlchemy's asyncio layer load on first use, inside the functions: the CLI
