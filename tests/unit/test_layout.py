@@ -20,6 +20,25 @@ def _dotted(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
+def _module_of(name: str) -> str:
+    """``name`` itself when it is a module of the package, else the module that defines it."""
+    path = PACKAGE.parent.joinpath(*name.split("."))
+    if path.with_suffix(".py").is_file() or (path / "__init__.py").is_file():
+        return name
+    return name.rpartition(".")[0]
+
+
+def _modules_imported(path: Path) -> set[str]:
+    """The project's modules ``path`` imports: ``from a import b`` is ``a.b`` if a module."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.update(_module_of(f"{node.module}.{alias.name}") for alias in node.names)
+    return {name for name in found if name.startswith("ai_agent.")}
+
+
 def _imported(path: Path) -> set[str]:
     names: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
@@ -61,6 +80,23 @@ def test_only_the_config_package_reads_the_environment() -> None:
         or "getenv(" in text
     ]
     assert [name for name in readers if not name.startswith("ai_agent.config")] == []
+
+
+def test_no_modules_import_each_other_even_lazily_or_for_types() -> None:
+    """Imports inside functions and ``TYPE_CHECKING`` blocks count: a cycle is a knot."""
+    graph = {_dotted(path): _modules_imported(path) for path in MODULES}
+    cycles = []
+    for start in graph:
+        seen, stack = {start}, [(start, [start])]
+        while stack:
+            module, trail = stack.pop()
+            for target in graph.get(module, ()):
+                if target == start and len(trail) > 1:
+                    cycles.append(" -> ".join([*trail, start]))
+                elif target not in seen:
+                    seen.add(target)
+                    stack.append((target, [*trail, target]))
+    assert cycles == []
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "redis", "postgresql"])

@@ -47,13 +47,8 @@ from typing import TYPE_CHECKING
 from ai_agent.infrastructure.database.exports import lazy_exports
 from ai_agent.infrastructure.database.telemetry._config import Telemetry
 from ai_agent.infrastructure.database.telemetry._events import HEALTH_LOGGER, event_logger, events
-from ai_agent.infrastructure.database.telemetry._measured import (
-    COLLECTIONS,
-    OPERATIONS,
-    Measured,
-    instrumented,
-    measured,
-)
+from ai_agent.infrastructure.database.telemetry._measured import Measured, instrumented, measured
+from ai_agent.infrastructure.database.telemetry._operations import COLLECTIONS, OPERATIONS
 
 if TYPE_CHECKING:  # loaded on first use: the HTTP server and prometheus_client are heavy
     from ai_agent.infrastructure.database.telemetry._metrics import (

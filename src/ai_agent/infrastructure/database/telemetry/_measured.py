@@ -9,60 +9,21 @@ reads. prometheus_client and OpenTelemetry load only once a repository needs the
 from __future__ import annotations
 
 import functools
-import inspect
-import threading
-import weakref
 from collections.abc import Awaitable, Callable
 from time import perf_counter
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
-from ai_agent.infrastructure.database.contract import Repository
 from ai_agent.infrastructure.database.features import PROCESS_FLAGS, Features
 from ai_agent.infrastructure.database.telemetry._config import Telemetry
+from ai_agent.infrastructure.database.telemetry._operations import OPERATIONS
 
 if TYPE_CHECKING:
     from ai_agent.infrastructure.database.telemetry._metrics import Recorder
     from ai_agent.infrastructure.database.telemetry._tracing import Spans
 
-__all__ = ["COLLECTIONS", "OPERATIONS", "Measured", "instrumented", "live", "measured"]
-
-#: The contract's data operations: every public coroutine method of the protocol but the
-#: lifecycle. (``iter_messages`` returns an iterator: each page it reads counts as one
-#: ``iter_messages`` operation instead.)
-OPERATIONS: tuple[str, ...] = tuple(
-    sorted(
-        name
-        for name, member in vars(Repository).items()
-        if not name.startswith("_")
-        and inspect.iscoroutinefunction(member)
-        and name not in {"connect", "disconnect", "health_check"}
-    )
-)
-
-# The entity an operation's name mentions, first match wins ("get_messages_by_session"
-# reads messages); the collection is its table (SQL) or key family (Redis).
-_ENTITIES = ("message", "external_service", "mcp_server", "agent", "tool", "session", "state")
-
-
-def _collection(operation: str) -> str:
-    found = (f"{entity}s" for entity in _ENTITIES if entity in operation)
-    return next(found, operation.rpartition("_")[2])  # a new entity: the last word
-
-
-#: ``db.collection.name`` of each operation: ``sessions``, ``messages``, ``agents``, ...
-COLLECTIONS: dict[str, str] = {
-    operation: _collection(operation) for operation in (*OPERATIONS, "iter_messages")
-}
+__all__ = ["Measured", "instrumented", "measured"]
 
 _DEFAULT = Telemetry()
-_live: weakref.WeakSet[Measured] = weakref.WeakSet()
-_live_lock = threading.Lock()  # a scrape reads the set from the metrics server's thread
-
-
-def live() -> list[Measured]:
-    """The repositories and routers alive now that have been given a telemetry."""
-    with _live_lock:
-        return list(_live)
 
 
 class Measured:
@@ -88,12 +49,12 @@ class Measured:
         if telemetry.metrics_enabled:
             from ai_agent.infrastructure.database.telemetry._metrics import instruments
 
-            recorder = instruments(telemetry.resolved_registry()).recorder(self.backend_name)
+            found = instruments(telemetry.resolved_registry())
+            recorder = found.recorder(self.backend_name)
+            found.watch(self)  # its gauges are read at scrape time
         if telemetry.traces:
             spans = _spans(telemetry.sample_rate)
         self._telemetry, self._recorder, self._spans = telemetry, recorder, spans
-        with _live_lock:
-            _live.add(self)
 
     def pool_connections(self) -> tuple[int, int] | None:
         """Connections of this repository's pool now: ``(in_use, idle)``.

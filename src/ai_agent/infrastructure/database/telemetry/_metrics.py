@@ -13,14 +13,14 @@ from __future__ import annotations
 import threading
 import weakref
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar, Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 if TYPE_CHECKING:
-    from ai_agent.infrastructure.database.telemetry._measured import Measured
+    from ai_agent.infrastructure.database.telemetry._config import Telemetry
 
 __all__ = [
     "DURATION",
@@ -65,6 +65,19 @@ def rows_of(result: object) -> int:
     return 1
 
 
+class Gauged(Protocol):
+    """What the gauges read from a repository or router (``Measured`` provides it)."""
+
+    backend_name: ClassVar[str]
+
+    @property
+    def telemetry(self) -> Telemetry: ...
+
+    def pool_connections(self) -> tuple[int, int] | None: ...
+
+    def _failover_state(self) -> tuple[str, str, bool, int] | None: ...
+
+
 class Instruments:
     """The families of one registry, and the children used so far per backend."""
 
@@ -90,9 +103,11 @@ class Instruments:
             registry=registry,
             buckets=ROW_BUCKETS,
         )
-        registry.register(_GaugeCollector(registry))
         self._recorders: dict[str, Recorder] = {}
+        self._watched: weakref.WeakSet[Gauged] = weakref.WeakSet()
+        # A scrape reads the watched set from the metrics server's thread.
         self._lock = threading.Lock()
+        registry.register(_GaugeCollector(registry, self))
 
     def recorder(self, backend: str) -> Recorder:
         with self._lock:
@@ -100,6 +115,15 @@ class Instruments:
             if recorder is None:
                 recorder = self._recorders[backend] = Recorder(self, backend)
             return recorder
+
+    def watch(self, source: Gauged) -> None:
+        """Read ``source``'s gauges at each scrape, for as long as it lives."""
+        with self._lock:
+            self._watched.add(source)
+
+    def watched(self) -> list[Gauged]:
+        with self._lock:
+            return list(self._watched)
 
 
 _INSTRUMENTS: weakref.WeakKeyDictionary[CollectorRegistry, Instruments] = (
@@ -161,21 +185,20 @@ class Recorder:
 class _GaugeCollector(Collector):
     """Reads the gauges of the live repositories and routers recording on one registry."""
 
-    def __init__(self, registry: CollectorRegistry) -> None:
+    def __init__(self, registry: CollectorRegistry, instruments: Instruments) -> None:
         self._registry = weakref.ref(registry)
+        self._instruments = weakref.ref(instruments)
 
     def describe(self) -> Iterable[Metric]:
         # Names only: register() checks them for clashes without a first scrape.
         return list(_families())
 
     def collect(self) -> Iterable[Metric]:
-        from ai_agent.infrastructure.database.telemetry._measured import live
-
         pool, failover, journal = _families()
-        registry = self._registry()
+        registry, instruments = self._registry(), self._instruments()
         pools: dict[tuple[str, str], int] = {}
         sides: dict[tuple[str, str], tuple[int, int]] = {}
-        for measured in live():
+        for measured in instruments.watched() if instruments is not None else ():
             telemetry = measured.telemetry
             if not telemetry.metrics_enabled or telemetry.resolved_registry() is not registry:
                 continue
@@ -208,7 +231,7 @@ def _families() -> Iterator[GaugeMetricFamily]:
     )
 
 
-def _add_pool(pools: dict[tuple[str, str], int], measured: Measured) -> None:
+def _add_pool(pools: dict[tuple[str, str], int], measured: Gauged) -> None:
     counts = measured.pool_connections()
     if counts is None:
         return
@@ -217,7 +240,7 @@ def _add_pool(pools: dict[tuple[str, str], int], measured: Measured) -> None:
         pools[key] = pools.get(key, 0) + count
 
 
-def _add_failover(sides: dict[tuple[str, str], tuple[int, int]], measured: Measured) -> None:
+def _add_failover(sides: dict[tuple[str, str], tuple[int, int]], measured: Gauged) -> None:
     state = measured._failover_state()
     if state is None:
         return

@@ -16,7 +16,7 @@ import random
 import traceback
 from collections.abc import Awaitable, Callable
 from time import perf_counter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from opentelemetry import context, trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
@@ -25,16 +25,27 @@ from opentelemetry.util.types import AttributeValue
 from ai_agent import __version__
 from ai_agent.config.redaction import redact_text
 from ai_agent.infrastructure.database.errors import RepositoryError
-from ai_agent.infrastructure.database.telemetry._measured import COLLECTIONS
+from ai_agent.infrastructure.database.telemetry._operations import COLLECTIONS
 
 if TYPE_CHECKING:
-    from ai_agent.infrastructure.database.telemetry._measured import Measured
+    from ai_agent.infrastructure.database.features import Features
+    from ai_agent.infrastructure.database.telemetry._metrics import Recorder
 
 __all__ = ["TRACER_NAME", "Spans"]
 
 TRACER_NAME = "ai_agent.infrastructure.database"
 # A proxy until the application sets a provider, then that provider's tracer.
 _tracer = trace.get_tracer(TRACER_NAME, __version__)
+
+
+class Traced(Protocol):
+    """What a span reads from the repository it measures (``Measured`` provides it)."""
+
+    backend_name: ClassVar[str]
+    features: Features
+    _recorder: Recorder | None
+
+    def _server_endpoint(self) -> tuple[str, int] | None: ...
 
 
 class Spans:
@@ -59,7 +70,7 @@ class Spans:
     async def run(
         self,
         operation: str,
-        owner: Measured,
+        owner: Traced,
         method: Callable[..., Awaitable[Any]],
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
@@ -85,7 +96,7 @@ class Spans:
             recorder.succeeded(operation, elapsed, result, rows=owner.features("detailed_metrics"))
         return result
 
-    def _describe(self, operation: str, owner: Measured) -> dict[str, AttributeValue]:
+    def _describe(self, operation: str, owner: Traced) -> dict[str, AttributeValue]:
         attributes: dict[str, AttributeValue] = {
             "db.system.name": owner.backend_name,
             "db.operation.name": operation,
