@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,26 +29,32 @@ def _module_of(name: str) -> str:
     return name.rpartition(".")[0]
 
 
-def _modules_imported(path: Path) -> set[str]:
-    """The project's modules ``path`` imports: ``from a import b`` is ``a.b`` if a module."""
-    found: set[str] = set()
+def _import_statements(path: Path) -> Iterator[tuple[str, tuple[str, ...]]]:
+    """(module, names) of each absolute import; ``import a.b`` is ``("a.b", ())``."""
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
+            yield from ((alias.name, ()) for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found.update(_module_of(f"{node.module}.{alias.name}") for alias in node.names)
-    return {name for name in found if name.startswith("ai_agent.")}
+            yield node.module, tuple(alias.name for alias in node.names)
 
 
 def _imported(path: Path) -> set[str]:
+    """Every dotted name ``path`` imports: ``from a import b`` gives ``a`` and ``a.b``."""
     names: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module)
-            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    for module, members in _import_statements(path):
+        names.add(module)
+        names.update(f"{module}.{member}" for member in members)
     return names
+
+
+def _modules_imported(path: Path) -> set[str]:
+    """The project's modules ``path`` imports: ``from a import b`` is ``a.b`` if a module."""
+    found: set[str] = set()
+    for module, members in _import_statements(path):
+        if not members:
+            found.add(module)
+        found.update(_module_of(f"{module}.{member}") for member in members)
+    return {name for name in found if name.startswith("ai_agent.")}
 
 
 def test_no_module_is_longer_than_the_limit() -> None:
